@@ -27,6 +27,10 @@ def atomic_path(path, suffix: str | None = None):
         dir=path.parent,
     )
     os.close(fd)
+    # mkstemp makes owner-only files; give outputs the usual umask-derived mode instead
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     try:
         yield Path(tmp)
         os.replace(tmp, path)

@@ -27,6 +27,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from nbae._blas import limit_scipy_blas_threads
+
+limit_scipy_blas_threads()
+
 # Integer codes, mirrored from nbae.codes (literals here so Numba treats them as constants).
 IDENTITY, TANH, SIGMOID, RELU, LEAKY_RELU, SOFTMAX = 0, 1, 2, 3, 4, 5
 MSE, BCE = 0, 1

@@ -513,6 +513,8 @@ class Autoencoder:
         if not lo < hi:
             raise ValueError(f"input_noise range must be [low, high] with low < high, "
                              f"got {[lo, hi]}")
+        if level == 0:  # no corruption, and no random draws that would change the shuffling
+            return 0, 0.0, lo, hi
         return C.NOISE_KINDS[kind], level, lo, hi
 
     @staticmethod

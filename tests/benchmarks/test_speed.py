@@ -1,0 +1,104 @@
+"""Training-speed benchmarks: nbae (float64, float32) vs the NumPy reference vs PyTorch.
+
+Run with ``pytest tests/benchmarks --benchmark-only``; ``python tests/benchmarks/ratios.py``
+prints steps/second ratios from a ``--benchmark-json`` file. Each benchmark trains whole epochs
+and records its optimizer step count in ``extra_info["steps"]``, so results compare per step.
+Compilation is kept out of the timings by warm-up rounds.
+"""
+
+import math
+
+import numpy as np
+import pytest
+import reference as ref
+
+from nbae import Autoencoder
+
+WORKLOADS = {
+    # name: (encoder layers, samples, batch, epochs per round for nbae, for the slow peers)
+    "font": ([35, 25, 15, 5, 2], 32, 5, 300, 15),
+    "flower": ([1024, 512, 256, 64, 6], 24, 20, 10, 4),
+}
+
+
+def _data(name):
+    layers, n, _, _, _ = WORKLOADS[name]
+    rng = np.random.default_rng(0)
+    if name == "font":
+        return (rng.random((n, layers[0])) > 0.5).astype(np.float64)
+    return rng.uniform(-1, 1, (n, layers[0]))
+
+
+def _model(name, dtype="float64"):
+    layers = WORKLOADS[name][0]
+    out = "sigmoid" if name == "font" else "tanh"
+    return Autoencoder(layers, activation="tanh", output_activation=out, init="xavier", seed=0,
+                       dtype=dtype)
+
+
+def _steps(name, epochs):
+    _, n, batch, _, _ = WORKLOADS[name]
+    return epochs * math.ceil(n / batch)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name", list(WORKLOADS))
+def test_nbae(benchmark, name, dtype):
+    benchmark.group = name
+    X = _data(name)
+    ae = _model(name, dtype)
+    batch, epochs = WORKLOADS[name][2], WORKLOADS[name][3]
+    benchmark.extra_info["steps"] = _steps(name, epochs)
+    benchmark.pedantic(lambda: ae.fit(X, epochs=epochs, batch_size=batch, lr=1e-4,
+                                      restore_best=False),
+                       rounds=7, warmup_rounds=1)
+
+
+@pytest.mark.parametrize("name", list(WORKLOADS))
+def test_numpy_reference(benchmark, name):
+    benchmark.group = name
+    X = _data(name)
+    ae = _model(name)
+    batch, epochs = WORKLOADS[name][2], WORKLOADS[name][4]
+    benchmark.extra_info["steps"] = _steps(name, epochs)
+
+    def run():
+        Ws = [w.copy() for w in ae.weights]
+        bs = [b.copy() for b in ae.biases]
+        ref.train(Ws, bs, ae.activations, "mse", X, X, epochs, batch, "adam", 1e-4)
+
+    benchmark.pedantic(run, rounds=5, warmup_rounds=1)
+
+
+@pytest.mark.parametrize("name", list(WORKLOADS))
+def test_pytorch_float32(benchmark, name):
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(1)
+    benchmark.group = name
+    layers = WORKLOADS[name][0]
+    sizes = layers + layers[-2::-1]
+    mods = []
+    for l in range(len(sizes) - 1):
+        mods.append(torch.nn.Linear(sizes[l], sizes[l + 1]))
+        last = l == len(sizes) - 2
+        latent = l == len(layers) - 2
+        if latent:
+            continue
+        mods.append(torch.nn.Sigmoid() if last and name == "font" else torch.nn.Tanh())
+    net = torch.nn.Sequential(*mods)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-4)
+    crit = torch.nn.MSELoss()
+    X = torch.from_numpy(_data(name).astype(np.float32))
+    batch, epochs = WORKLOADS[name][2], WORKLOADS[name][4]
+    benchmark.extra_info["steps"] = _steps(name, epochs)
+
+    def run():
+        for _ in range(epochs):
+            perm = torch.randperm(len(X))
+            for start in range(0, len(X), batch):
+                xb = X[perm[start:start + batch]]
+                opt.zero_grad()
+                crit(net(xb), xb).backward()
+                opt.step()
+
+    benchmark.pedantic(run, rounds=5, warmup_rounds=1)

@@ -91,6 +91,52 @@ def shuffle_inplace(perm, state):
 # ---------------------------------------------------------------------------------------------
 # activations
 
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 split in two so that k * ln2 is exact (Cody-Waite)
+_LN2_LO = 1.90821492927058770002e-10
+_INV_LN2 = 1.44269504088896338700e00
+
+
+@njit(**_JIT_NP)
+def tanh_inplace(F):
+    """tanh of a contiguous 1-D array in place, within 2 ulp of ``np.tanh``, and vectorised.
+
+    Without Intel's SVML, LLVM calls libm's scalar tanh (~10 ns an element here); this version
+    uses only arithmetic the vectoriser handles, ~5x faster on long rows:
+    |x| < 0.625: Cephes' rational approximation x + x^3 P(x^2) / Q(x^2) (no cancellation);
+    otherwise (1 - e) / (1 + e) with e = exp(-2|x|) = 2^k exp(r), |r| <= ln2 / 2, exp(r) by its
+    degree-13 Taylor polynomial; |x| is capped at 20, where tanh rounds to 1.
+    """
+    for i in range(F.size):
+        x = np.float64(F[i])
+        a = min(abs(x), 20.0)
+        z = a * a
+        p = (-9.64399179425052238628e-1 * z - 9.92877231001918586564e1) * z \
+            - 1.61468768441708447952e3
+        q = ((z + 1.12811678491632931402e2) * z + 2.23548839060100448583e3) * z \
+            + 4.84406305325125486048e3
+        small = a + a * z * p / q
+        y = -2.0 * a
+        k = np.floor(y * _INV_LN2 + 0.5)
+        r = (y - k * _LN2_HI) - k * _LN2_LO
+        er = 1.0 / 6227020800.0
+        er = er * r + 1.0 / 479001600.0
+        er = er * r + 1.0 / 39916800.0
+        er = er * r + 1.0 / 3628800.0
+        er = er * r + 1.0 / 362880.0
+        er = er * r + 1.0 / 40320.0
+        er = er * r + 1.0 / 5040.0
+        er = er * r + 1.0 / 720.0
+        er = er * r + 1.0 / 120.0
+        er = er * r + 1.0 / 24.0
+        er = er * r + 1.0 / 6.0
+        er = er * r + 0.5
+        er = er * r + 1.0
+        er = er * r + 1.0
+        e = er / np.float64(np.int64(1) << np.int64(-k))  # k in [-58, 0]: exact power of 2
+        large = (1.0 - e) / (1.0 + e)
+        t = small if a < 0.625 else large
+        F[i] = t if x >= 0 else -t
+
 
 @njit(**_JIT_NP)
 def activate(Z, code, slope):
@@ -115,9 +161,7 @@ def activate(Z, code, slope):
         return
     # one loop per activation (not a branch per element) so that the simple ones vectorise
     if code == TANH:
-        for i in range(n):
-            for j in range(m):
-                Z[i, j] = np.tanh(Z[i, j])
+        tanh_inplace(Z.reshape(n * m))
     elif code == SIGMOID:
         for i in range(n):
             for j in range(m):

@@ -16,7 +16,7 @@ def act(name, z, slope=0.2):
     if name == "tanh":
         return np.tanh(z)
     if name == "sigmoid":
-        return 1.0 / (1.0 + np.exp(-z))
+        return 0.5 * (1.0 + np.tanh(0.5 * z))  # overflow-free form of 1 / (1 + e^-z)
     if name == "relu":
         return np.maximum(z, 0.0)
     if name == "leaky_relu":
@@ -34,7 +34,7 @@ def act_backward(name, z, upstream, slope=0.2):
     if name == "tanh":
         return upstream * (1.0 - np.tanh(z) ** 2)
     if name == "sigmoid":
-        s = 1.0 / (1.0 + np.exp(-z))
+        s = act("sigmoid", z)
         return upstream * s * (1.0 - s)
     if name == "relu":
         return upstream * (z > 0)

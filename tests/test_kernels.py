@@ -1,0 +1,84 @@
+"""Individual kernels against NumPy: activations, random numbers, one optimizer step."""
+
+import numpy as np
+import pytest
+import reference as ref
+
+from nbae import kernels as k
+
+
+def test_fast_tanh_within_two_ulp_of_numpy():
+    x = np.concatenate([np.linspace(-30, 30, 200001), np.geomspace(1e-300, 1e-3, 1000),
+                        -np.geomspace(1e-12, 0.7, 1000), [0.0, 0.625, -0.625, 20.0, 1e308]])
+    y = x.copy()
+    k.tanh_inplace(y)
+    expect = np.tanh(x)
+    ulps = np.abs(y - expect) / np.spacing(np.maximum(np.abs(expect), 1e-300))
+    assert ulps.max() <= 2.0
+    assert y[-1] == 1.0 and np.signbit(y).tolist() == np.signbit(expect).tolist()
+    y32 = x[:-1].astype(np.float32)  # the last value does not fit float32
+    k.tanh_inplace(y32)
+    np.testing.assert_allclose(y32, np.tanh(x[:-1].astype(np.float32)), rtol=2e-7, atol=1e-37)
+
+
+@pytest.mark.parametrize("name", ["identity", "tanh", "sigmoid", "relu", "leaky_relu",
+                                  "softmax"])
+def test_activation_kernels_match_reference(name):
+    Z = np.random.default_rng(0).normal(0, 3, (7, 9))
+    Z[0, :3] = [800.0, -800.0, 0.0]  # extremes: no overflow, no NaN
+    A = Z.copy()
+    k.activate(A, ["identity", "tanh", "sigmoid", "relu", "leaky_relu",
+                   "softmax"].index(name), 0.2)
+    np.testing.assert_allclose(A, ref.act(name, Z), rtol=1e-14, atol=1e-300)
+    assert np.all(np.isfinite(A))
+    D = np.random.default_rng(1).normal(size=Z.shape)
+    got = D.copy()
+    k.activation_backward(A, got, ["identity", "tanh", "sigmoid", "relu", "leaky_relu",
+                                   "softmax"].index(name), 0.2)
+    np.testing.assert_allclose(got, ref.act_backward(name, Z, D), rtol=1e-12, atol=1e-14)
+
+
+def test_shuffle_is_a_seeded_permutation():
+    perms = []
+    for _ in range(2):
+        state = np.array([42], dtype=np.uint64)
+        p = np.arange(1000, dtype=np.int64)
+        k.shuffle_inplace(p, state)
+        perms.append(p.copy())
+    assert np.array_equal(perms[0], perms[1])
+    assert sorted(perms[0]) == list(range(1000))
+    assert not np.array_equal(perms[0], np.arange(1000))
+    # every position is equally likely to receive element 0
+    counts = np.zeros(10)
+    state = np.array([1], dtype=np.uint64)
+    for _ in range(20000):
+        p = np.arange(10, dtype=np.int64)
+        k.shuffle_inplace(p, state)
+        counts[np.flatnonzero(p == 0)[0]] += 1
+    assert np.all(np.abs(counts - 2000) < 5 * np.sqrt(2000))
+
+
+def test_uniform_and_normal_moments():
+    state = np.array([7], dtype=np.uint64)
+    u = np.array([k.next_uniform(state) for _ in range(50000)])
+    z = np.array([k.next_normal(state) for _ in range(50000)])
+    assert u.min() >= 0 and u.max() < 1
+    assert abs(u.mean() - 0.5) < 0.01 and abs(u.var() - 1 / 12) < 0.005
+    assert abs(z.mean()) < 0.02 and abs(z.std() - 1) < 0.02
+
+
+@pytest.mark.parametrize("opt,name", [(k.SGD, "sgd"), (k.ADAGRAD, "adagrad"), (k.ADAM, "adam")])
+def test_three_optimizer_steps_match_reference(opt, name):
+    rng = np.random.default_rng(3)
+    theta = rng.normal(size=50)
+    expect = [theta.copy()]
+    s1, s2 = np.zeros(50), np.zeros(50)
+    hp = np.zeros(k.HP_SIZE)
+    hp[[k.HP_LR, k.HP_BETA1, k.HP_BETA2, k.HP_EPS]] = 0.01, 0.9, 0.999, (
+        1e-10 if name == "adagrad" else 1e-8)
+    ref_opt = ref.make_optimizer(name, 0.01)
+    for t in range(1, 4):
+        g = rng.normal(size=50)
+        k.optimizer_step(theta, g, s1, s2, opt, hp, t)
+        ref_opt.step(expect, [g])
+    np.testing.assert_allclose(theta, expect[0], rtol=1e-13, atol=1e-15)

@@ -16,7 +16,8 @@ def act(name, z, slope=0.2):
     if name == "tanh":
         return np.tanh(z)
     if name == "sigmoid":
-        return 0.5 * (1.0 + np.tanh(0.5 * z))  # overflow-free form of 1 / (1 + e^-z)
+        with np.errstate(over="ignore"):  # exp(800) = inf gives the right limit, 0
+            return 1.0 / (1.0 + np.exp(-z))
     if name == "relu":
         return np.maximum(z, 0.0)
     if name == "leaky_relu":

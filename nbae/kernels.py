@@ -497,7 +497,9 @@ def train_epochs(theta, grad, s1, s2, best_theta, X, Y, sizes, w_off, b_off, a_o
 
     ``track`` holds the running state [best loss, best epoch, early-stopping reference, epochs
     without improvement]; whenever the epoch loss is a new minimum, ``theta`` is copied into
-    ``best_theta``. ``step[0]`` is the optimizer's step counter.
+    ``best_theta``. ``step[0]`` is the optimizer's step counter and ``step[1]`` counts finished
+    epochs, so the caller knows how far a call got even if its return value is lost (Ctrl-C
+    raises as the call returns).
 
     Returns (epochs run, status): status 1 = early stop (``patience`` epochs without an
     improvement larger than ``min_delta``), 2 = non-finite loss or parameters (training stops
@@ -532,6 +534,7 @@ def train_epochs(theta, grad, s1, s2, best_theta, X, Y, sizes, w_off, b_off, a_o
             optimizer_step(theta, grad, s1, s2, opt, hp, step[0])
         loss = total / n
         losses[e] = loss
+        step[1] += 1
         if loss < track[0]:
             track[0] = loss
             track[1] = epoch0 + e + 1

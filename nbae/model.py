@@ -401,7 +401,7 @@ class Autoencoder:
         hp = np.zeros(k.HP_SIZE, dtype=self.dtype)
         hp[[k.HP_LR, k.HP_MOMENTUM, k.HP_BETA1, k.HP_BETA2, k.HP_EPS, k.HP_WEIGHT_DECAY]] = (
             lr, momentum, b1, b2, eps, weight_decay)
-        step = np.zeros(1, dtype=np.int64)
+        step = np.zeros(2, dtype=np.int64)  # optimizer steps, finished epochs
         perm = np.arange(n, dtype=np.int64)
         # one independent stream per fit call: refitting continues deterministically
         ss = np.random.SeedSequence(self.seed).spawn(2 + self._fits)[-1]
@@ -464,6 +464,8 @@ class Autoencoder:
                 per_epoch = elapsed / max(ran, 1)
                 chunk = int(min(max(1, _CHUNK_SECONDS / max(per_epoch, 1e-9)), 1 << 20))
         except KeyboardInterrupt:
+            # the interrupt may land as a kernel call returns, losing its return value
+            done = int(step[1])
             interrupted = True
             stop_reason = "interrupted"
         finally:

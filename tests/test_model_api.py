@@ -171,3 +171,10 @@ def test_save_is_atomic_when_metadata_cannot_be_written(tmp_path):
     with pytest.raises(TypeError):
         ae.save(tmp_path / "m.npz")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_load_rejects_a_non_zip_file(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text("a,b\n1,2\n")
+    with pytest.raises(ModelFileError, match=r"data.csv: not an nbae model \(.npz\) file"):
+        Autoencoder.load(path)

@@ -154,3 +154,20 @@ def test_training_reduces_loss_on_the_font_scale_problem():
     ae = Autoencoder([35, 20, 10, 2], seed=0, init="xavier")
     h = ae.fit(X, epochs=400, batch_size=5, optimizer="adam", lr=5e-3)
     assert h["loss"].iloc[-1] < 0.5 * h["loss"].iloc[0]
+
+
+def test_interrupt_keeps_history_and_best_weights():
+    X = _glyph_like()
+    ae = Autoencoder([10, 6, 2], seed=0)
+
+    def interrupt(model, hist):
+        if len(hist) >= 20:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ae.fit(X, epochs=100, batch_size=5, callback=interrupt, callback_every=10)
+    assert len(ae.history) == 20
+    assert ae.training["stop_reason"] == "interrupted"
+    assert ae.training["epochs_run"] == 20
+    assert 1 <= ae.training["best_epoch"] <= 20
+    assert ae.training["best_loss"] == pytest.approx(ae.history["loss"].min())

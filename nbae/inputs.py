@@ -1,0 +1,553 @@
+"""What users hand to ``nbae``: training data, config sections, inputs, codes; and outputs.
+
+Shared by the command line and the DVC stages, so "encode the glyph ``k``" or "read codes from
+codes.csv" means the same everywhere. Problems with what the user passed (an unknown glyph, a
+missing file, the wrong width) raise :class:`InputError` with a one-line message naming the
+file or value; the command line reports those as usage errors. Every file is written through
+:mod:`nbae.fileio`, so no output is ever half-written.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from nbae import fileio
+
+DEFAULT_FONT_FILE = Path("data/font.h")
+MATRIX_SUFFIXES = (".npy", ".csv")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+# Images this small are bitmaps (the 7x5 font): drawn as text, scored by wrong pixels.
+GLYPH_MAX_PIXELS = 256
+# Config keys that describe the data rather than the model (read by ``nbae train``).
+DATA_KEYS = ("data", "encoding")
+
+
+class InputError(ValueError):
+    """A bad value or file from the user; the message names it and fits on one line."""
+
+
+# ------------------------------------------------------------------------------ config
+
+
+def load_section(path, section: str | None = None) -> dict:
+    """The mapping at dotted ``section`` (``"architectures.7"``) of the YAML file ``path``.
+
+    Path parts match mapping keys as written or as integers (``7`` and ``"7"`` both work) and
+    list indices. Without ``section`` the whole file is the section.
+    """
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such params file")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise InputError(f"{where}: not valid YAML ({problem})") from None
+    node, walked = data, []
+    for part in section.split(".") if section else []:
+        here = ".".join(walked) or "the top level"
+        if isinstance(node, dict):
+            key = part if part in node else int(part) if part.isdigit() else part
+            if key not in node:
+                keys = ", ".join(map(str, node)) or "nothing"
+                raise InputError(f"{path}: no section {section!r} ({here} has {keys})")
+            node = node[key]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise InputError(f"{path}: no section {section!r} ({here} is not a mapping)")
+        walked.append(part)
+    if not isinstance(node, dict):
+        name = f"section {section!r}" if section else "the file"
+        raise InputError(f"{path}: {name} is not a mapping of settings "
+                         f"(got {type(node).__name__})")
+    return dict(node)
+
+
+def parse_int_list(text: str, name: str = "value") -> list[int]:
+    """``"35,20,2"`` -> ``[35, 20, 2]``; raise InputError naming ``name`` otherwise."""
+    try:
+        values = [int(v) for v in str(text).replace(" ", "").split(",") if v != ""]
+    except ValueError:
+        raise InputError(f"{name} must be comma-separated integers like 35,20,2, "
+                         f"got {text!r}") from None
+    if not values or any(v < 1 for v in values):
+        raise InputError(f"{name} must be positive integers like 35,20,2, got {text!r}")
+    return values
+
+
+# ------------------------------------------------------------------------------ datasets
+
+
+@dataclass
+class Dataset:
+    """Training rows ``X``, one label per row, and the model metadata describing them."""
+
+    X: np.ndarray
+    labels: list[str]
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return str(self.metadata.get("dataset", "data"))
+
+
+def load_dataset(data="font", font_file=DEFAULT_FONT_FILE, font_name: str = "Font3",
+                 encoding: str = "binary") -> Dataset:
+    """Load ``"font"`` (a font.h array), a prepared flower ``.npz``, or a ``.npy``/``.csv``."""
+    if str(data) == "font":
+        return _font_dataset(Path(font_file), font_name, encoding)
+    path = Path(data)
+    if not path.is_file():
+        raise InputError(f"{path}: no such data file (use 'font', a .npz, .npy or .csv file)")
+    if path.suffix.lower() == ".npz":
+        return _npz_dataset(path)
+    if path.suffix.lower() in MATRIX_SUFFIXES:
+        X, labels = load_matrix(path)
+        labels = labels or [str(i) for i in range(len(X))]
+        low, high = float(X.min()), float(X.max())
+        if 0 <= low and high <= 1:
+            low, high = 0.0, 1.0
+        elif -1 <= low and high <= 1:
+            low, high = -1.0, 1.0
+        meta = {"dataset": path.name, "labels": labels, "pixel_range": [low, high]}
+        side = math.isqrt(X.shape[1])
+        if side * side == X.shape[1] and side > 1:
+            meta["image_shape"] = [side, side]
+        return Dataset(X, labels, meta)
+    raise InputError(f"{path}: unsupported data file type {path.suffix!r} "
+                     f"(use 'font', .npz, .npy or .csv)")
+
+
+def _font_dataset(font_file: Path, font_name: str, encoding: str) -> Dataset:
+    from nbae.font import read_font
+
+    if not font_file.is_file():
+        raise InputError(f"{font_file}: no such font file (pass --font-file)")
+    if encoding not in ("binary", "bipolar"):
+        raise InputError(f"encoding must be 'binary' or 'bipolar', got {encoding!r}")
+    fs = read_font(font_file, name=font_name)
+    X = fs.matrix(encoding)
+    rows, cols = fs.bitmaps.shape[1:]
+    meta = {
+        "dataset": "font", "labels": list(fs.labels),
+        "pixel_range": [0, 1] if encoding == "binary" else [-1, 1],
+        "image_shape": [int(rows), int(cols)], "train_inputs": X.tolist(),
+        "font": {"file": str(font_file), "name": font_name, "encoding": encoding},
+    }
+    return Dataset(X, list(fs.labels), meta)
+
+
+def _npz_dataset(path: Path) -> Dataset:
+    import zipfile
+
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        raise InputError(f"{path}: not a readable .npz file ({exc})") from None
+    if "X" not in arrays:
+        raise InputError(f"{path}: no array 'X' (expected a prepared flower set: X, ids, labels)")
+    X = _numeric_matrix(arrays["X"], path)
+    n, width = X.shape
+    ids = arrays.get("ids")
+    ids = [int(i) for i in ids] if ids is not None and len(ids) == n else list(range(n))
+    side = math.isqrt(width)
+    if side * side != width:
+        raise InputError(f"{path}: rows of {width} values are not square images")
+    meta = {"dataset": "flowers", "labels": [str(i) for i in ids], "ids": ids,
+            "pixel_range": [-1, 1], "image_shape": [side, side]}
+    if "labels" in arrays and len(arrays["labels"]) == n:
+        meta["classes"] = [int(c) for c in arrays["labels"]]
+    try:
+        from nbae.images import preprocess_info
+
+        meta["preprocess"] = preprocess_info(side)
+    except ImportError:  # nbae.images is optional for the command line
+        pass
+    return Dataset(X, meta["labels"], meta)
+
+
+# ------------------------------------------------------------------------------ matrices
+
+
+def _numeric_matrix(arr, path, width: int | None = None) -> np.ndarray:
+    arr = np.asarray(arr)
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
+            or arr.dtype == bool):
+        raise InputError(f"{path}: holds {arr.dtype} values, not numbers")
+    if arr.ndim == 1 and (width is None or arr.size == width):
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[0] == 0:
+        raise InputError(f"{path}: expected a 2-D matrix (rows x values), got shape {arr.shape}")
+    if width is not None and arr.shape[1] != width:
+        raise InputError(f"{path}: rows have {arr.shape[1]} values but the model expects {width}")
+    arr = arr.astype(np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise InputError(f"{path}: holds NaN or infinite values")
+    return arr
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def read_table(source, name=None, prefer: str | None = None):
+    """Read a CSV matrix: ``(values (n, k), column names, labels or None)``.
+
+    ``source`` is a path or an open text stream. A header row is recognised by a non-numeric
+    cell; a column with non-numeric entries (or named ``label``) gives the labels. With
+    ``prefer="z"`` only the columns ``z0, z1, ...`` are used when the header has them, so a
+    file written by ``nbae encode`` reads back as codes.
+    """
+    name = name or str(source)
+    if isinstance(source, (str, Path)):
+        try:
+            text = Path(source).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"{source}: cannot read ({exc.strerror or exc})") from None
+    else:
+        text = source.read()
+    rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
+    if not rows:
+        raise InputError(f"{name}: empty CSV file")
+    header = None
+    if not all(_is_number(c) for c in rows[0]):
+        header, rows = [c.strip() for c in rows[0]], rows[1:]
+    if not rows:
+        raise InputError(f"{name}: CSV file has a header but no rows")
+    width = len(rows[0])
+    for i, r in enumerate(rows):
+        if len(r) != width:
+            raise InputError(f"{name}: row {i + 1} has {len(r)} cells, the first has {width}")
+    header = header or [str(j) for j in range(width)]
+    if len(header) != width:
+        raise InputError(f"{name}: header has {len(header)} names but rows have {width} cells")
+    numeric = [j for j in range(width)
+               if header[j].lower() != "label" and all(_is_number(r[j]) for r in rows)]
+    text_cols = [j for j in range(width) if j not in numeric]
+    if len(text_cols) > 1:
+        cols = ", ".join(header[j] for j in text_cols)
+        raise InputError(f"{name}: more than one non-numeric column ({cols})")
+    if prefer:
+        wanted = [j for j in numeric if re.fullmatch(rf"{prefer}\d+", header[j])]
+        numeric = wanted or numeric
+    if not numeric:
+        raise InputError(f"{name}: no numeric columns")
+    values = np.array([[float(r[j]) for j in numeric] for r in rows], dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        raise InputError(f"{name}: holds NaN or infinite values")
+    labels = [r[text_cols[0]].strip() for r in rows] if text_cols else None
+    return values, [header[j] for j in numeric], labels
+
+
+def load_matrix(path, width: int | None = None) -> tuple[np.ndarray, list[str] | None]:
+    """Rows of a ``.npy`` or ``.csv`` file as float64 ``(n, width)``, plus CSV labels if any."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as exc:
+            raise InputError(f"{path}: not a readable .npy file ({exc})") from None
+        return _numeric_matrix(arr, path, width), None
+    if suffix == ".csv":
+        values, _, labels = read_table(path)
+        return _numeric_matrix(values, path, width), labels
+    raise InputError(f"{path}: unsupported matrix file type {suffix!r} (use .npy or .csv)")
+
+
+# ------------------------------------------------------------------------------ models
+
+
+def pixel_range(ae) -> tuple[float, float]:
+    low, high = ae.metadata.get("pixel_range") or (0.0, 1.0)
+    return float(low), float(high)
+
+
+def image_shape(ae) -> tuple[int, int] | None:
+    """The model's (rows, cols) if its metadata records one matching the output width."""
+    shape = ae.metadata.get("image_shape")
+    if shape and len(shape) == 2 and int(shape[0]) * int(shape[1]) == ae.output_dim:
+        return int(shape[0]), int(shape[1])
+    return None
+
+
+def is_glyph_model(ae) -> bool:
+    """True for small bitmap models (the font): drawn as text, scored in wrong pixels."""
+    shape = image_shape(ae)
+    return shape is not None and shape[0] * shape[1] <= GLYPH_MAX_PIXELS
+
+
+def load_model(path):
+    """Load a model; a missing file is an InputError, a corrupt one a ModelFileError."""
+    from nbae.model import Autoencoder
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such model file")
+    return Autoencoder.load(path)
+
+
+# ------------------------------------------------------------------------------ inputs
+
+
+def load_image(path, shape, pixel_range=(-1.0, 1.0)) -> np.ndarray:
+    """One image file as a model input row: centre crop, grayscale, resize, scale to range.
+
+    The crop keeps the target's aspect ratio; grayscale is Pillow's ITU-R 601-2 luma; the
+    resize is Lanczos; black maps to ``low`` and white to ``high``. For square images in
+    [-1, 1] this is :func:`nbae.images.preprocess`, the flower training preprocessing.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such image file")
+    rows, cols = (int(s) for s in shape)
+    low, high = (float(v) for v in pixel_range)
+    try:
+        with Image.open(path) as im:
+            im.load()
+            img = im.copy()
+    except (UnidentifiedImageError, OSError) as exc:
+        raise InputError(f"{path}: not a readable image ({exc})") from None
+    if rows == cols and (low, high) == (-1.0, 1.0):
+        try:
+            from nbae.images import preprocess
+        except ImportError:
+            pass
+        else:
+            return np.asarray(preprocess(img, rows), dtype=np.float64)
+    w, h = img.size
+    aspect = cols / rows
+    cw, ch = (round(h * aspect), h) if w / h > aspect else (w, round(w / aspect))
+    cw, ch = max(cw, 1), max(ch, 1)
+    left, top = (w - cw) // 2, (h - ch) // 2
+    img = img.crop((left, top, left + cw, top + ch))
+    if img.mode not in ("L", "RGB"):
+        img = img.convert("RGB")
+    if img.mode != "L":
+        img = img.convert("L")
+    if img.size != (cols, rows):
+        img = img.resize((cols, rows), Image.Resampling.LANCZOS)
+    v = np.asarray(img, dtype=np.float64) / 255.0
+    return (low + (high - low) * v).reshape(-1)
+
+
+def stored_inputs(ae) -> tuple[list[str], np.ndarray | None]:
+    """The model's training labels and stored training inputs (None unless a font model)."""
+    labels = [str(x) for x in ae.metadata.get("labels") or []]
+    train = ae.metadata.get("train_inputs")
+    X = np.asarray(train, dtype=np.float64) if train is not None else None
+    if X is not None and (X.ndim != 2 or X.shape != (len(labels), ae.input_dim)):
+        X = None
+    return labels, X
+
+
+def resolve_inputs(ae, items) -> tuple[np.ndarray, list[str]]:
+    """Turn command-line inputs into model input rows ``(X, labels)``.
+
+    Each item is a ``.npy``/``.csv`` matrix (every row is an input), an image file, or a
+    training label of the model (a glyph character such as ``k``, or ``DEL``); a string of
+    several glyph characters (``kh``) stands for each of them.
+    """
+    labels_known, train = stored_inputs(ae)
+    rows, labels = [], []
+    for item in items:
+        item = str(item)
+        suffix = Path(item).suffix.lower()
+        if suffix in MATRIX_SUFFIXES:
+            X, names = load_matrix(item, ae.input_dim)
+            stem = Path(item).stem
+            rows.extend(X)
+            labels.extend(names or [f"{stem}[{i}]" for i in range(len(X))])
+        elif suffix in IMAGE_SUFFIXES:
+            shape = image_shape(ae)
+            if shape is None or shape[0] * shape[1] != ae.input_dim:
+                raise InputError(f"{item}: the model records no image shape matching its "
+                                 f"{ae.input_dim} inputs; pass a .npy or .csv matrix")
+            rows.append(load_image(item, shape, pixel_range(ae)))
+            labels.append(Path(item).stem)
+        else:
+            rows.extend(_glyph_inputs(ae, item, labels_known, train, labels))
+    return np.vstack(rows), labels
+
+
+def _glyph_inputs(ae, item, known, train, labels_out):
+    if train is None:
+        if Path(item).exists():
+            raise InputError(f"{item}: unsupported input file type (use .npy, .csv or an "
+                             f"image: {', '.join(IMAGE_SUFFIXES)})")
+        raise InputError(f"{item!r}: not a file, and the model stores no training inputs to "
+                         f"look labels up in (pass .npy, .csv or image files)")
+    chars = [item] if item in known else list(item) if all(c in known for c in item) else None
+    if chars is None:
+        if Path(item).exists():
+            raise InputError(f"{item}: unsupported input file type (use .npy, .csv or an "
+                             f"image, or a glyph of the model)")
+        shown = " ".join(known)
+        raise InputError(f"unknown glyph {item!r}; the model knows: {shown}")
+    labels_out.extend(chars)
+    return [train[known.index(c)] for c in chars]
+
+
+def parse_codes(args, latent_dim: int, stdin=None) -> tuple[np.ndarray, list[str] | None]:
+    """Latent codes from the command line: ``(Z (n, latent_dim), labels or None)``.
+
+    ``args`` are inline codes (``"0.1,0.2"``; rows separated by ``;`` or given as separate
+    arguments; ``latent_dim`` bare numbers make one code), or one ``.csv``/``.npy`` file, or
+    ``-`` for CSV on ``stdin`` (e.g. piped from ``nbae encode``).
+    """
+    args = [str(a) for a in args]
+    if not args:
+        raise InputError("no codes given")
+    if len(args) == 1 and (args[0] == "-" or Path(args[0]).suffix.lower() in MATRIX_SUFFIXES):
+        src = args[0]
+        if src == "-":
+            Z, _, labels = read_table(stdin, name="<stdin>", prefer="z")
+        elif src.lower().endswith(".csv"):
+            if not Path(src).is_file():
+                raise InputError(f"{src}: no such file")
+            Z, _, labels = read_table(src, prefer="z")
+        else:
+            Z, labels = load_matrix(src)
+        if Z.shape[1] != latent_dim:
+            raise InputError(f"{'<stdin>' if src == '-' else src}: codes have {Z.shape[1]} "
+                             f"values but the model's latent space has {latent_dim}")
+        return Z, labels
+    rows = [r for a in args for r in a.split(";") if r.strip()]
+    try:
+        values = [[float(v) for v in r.replace(" ", "").split(",") if v != ""] for r in rows]
+    except ValueError:
+        bad = next(a for a in args if not _all_numbers(a))
+        if not re.search(r"[\d.,;]", bad) or Path(bad).suffix:
+            raise InputError(f"{bad}: no such codes file (use .csv or .npy) and not a code "
+                             f"like 0.1,0.2") from None
+        raise InputError(f"cannot read codes {bad!r}: expected numbers like 0.1,0.2 "
+                         f"(rows separated by ';')") from None
+    if latent_dim > 1 and len(values) == latent_dim and all(len(v) == 1 for v in values):
+        values = [[v[0] for v in values]]  # "0.1 0.2" as separate words: one code
+        rows = [",".join(rows)]
+    for r, v in zip(rows, values, strict=True):
+        if len(v) != latent_dim:
+            raise InputError(f"code {r.strip()!r} has {len(v)} values but the model's latent "
+                             f"space has {latent_dim}")
+    Z = np.array(values, dtype=np.float64)
+    if not np.all(np.isfinite(Z)):
+        raise InputError("codes must be finite numbers")
+    return Z, None
+
+
+def _all_numbers(arg: str) -> bool:
+    return all(_is_number(v) for r in arg.split(";") for v in r.replace(" ", "").split(",")
+               if v != "")
+
+
+# ------------------------------------------------------------------------------ outputs
+
+
+def check_output(path, allowed) -> str:
+    """Suffix of ``path`` (``".png"``...) if in ``allowed``, else an InputError saying which."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in allowed:
+        raise InputError(f"{path}: unsupported output type {suffix or '(none)'!r}; "
+                         f"use {', '.join(allowed)}")
+    return suffix
+
+
+def matrix_csv(M, prefix: str = "z", labels=None) -> str:
+    """CSV text with header ``z0,z1,...`` (and ``label`` when labels are given)."""
+    M = np.atleast_2d(np.asarray(M, dtype=np.float64))
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([f"{prefix}{j}" for j in range(M.shape[1])] + (["label"] if labels else []))
+    for i, row in enumerate(M):
+        # repr-exact float text: files read back to the same numbers
+        w.writerow([repr(float(v)) for v in row] + ([labels[i]] if labels else []))
+    return buf.getvalue()
+
+
+def write_matrix(path, M, prefix: str = "z", labels=None) -> None:
+    """Write a matrix atomically as ``.csv`` (with header and labels) or ``.npy``."""
+    suffix = check_output(path, (".csv", ".npy"))
+    if suffix == ".npy":
+        fileio.save_npy(path, np.asarray(M))
+    else:
+        fileio.write_text(path, matrix_csv(M, prefix, labels))
+
+
+def write_images(path, images, ae, titles=None, title: str | None = None) -> None:
+    """Write decoded images as a PNG grid (needs an image shape), ``.npy`` or ``.csv``."""
+    suffix = check_output(path, (".png", ".npy", ".csv"))
+    if suffix != ".png":
+        write_matrix(path, images, prefix="x", labels=titles)
+        return
+    shape = image_shape(ae)
+    if shape is None:
+        raise InputError(f"{path}: the model records no image shape; write .npy or .csv")
+    from nbae.plots import plot_image_grid
+
+    plot_image_grid(images, shape, pixel_range(ae), path, titles=titles,
+                    ncols=min(len(images), 10), suptitle=title)
+
+
+def ascii_grid(rows, shape, pixel_range, titles=None, row_labels=None, extra=None,
+               width: int = 79) -> str:
+    """Images drawn as text side by side (``'#'`` above the range midpoint, ``'.'`` below).
+
+    ``rows`` is a list of image rows, each a sequence of flat images (same count per row);
+    ``titles`` head the columns, ``row_labels`` name the rows, and ``extra`` is a list of
+    ``(label, [text per column])`` lines added at the bottom. Columns wrap to ``width``.
+    """
+    from nbae.font import render_ascii
+
+    rows = [list(r) for r in rows]
+    n = len(rows[0])
+    drawn = [[render_ascii(img, shape, pixel_range).split("\n") for img in r] for r in rows]
+    extra = extra or []
+    texts = [titles or [""] * n] + [cells for _, cells in extra]
+    colw = [max([shape[1]] + [len(str(t[j])) for t in texts]) for j in range(n)]
+    labels = list(row_labels or []) + [lab for lab, _ in extra]
+    margin = max((len(s) for s in labels), default=0)
+    margin = margin + 2 if margin else 0
+    blocks, start = [], 0
+    while start < n:
+        stop, used = start, margin
+        while stop < n and (stop == start or used + colw[stop] <= width):
+            used += colw[stop] + 2
+            stop += 1
+        cols = range(start, stop)
+        lines = []
+        if titles:
+            lines.append(" " * margin + "  ".join(str(titles[j]).ljust(colw[j]) for j in cols))
+        for r, imgs in enumerate(drawn):
+            for k in range(shape[0]):
+                lab = row_labels[r] if row_labels and k == 0 else ""
+                lines.append(lab.ljust(margin)
+                             + "  ".join(imgs[j][k].ljust(colw[j]) for j in cols))
+            if r < len(drawn) - 1 and row_labels:
+                lines.append("")
+        for lab, cells in extra:
+            lines.append(lab.ljust(margin) + "  ".join(str(cells[j]).ljust(colw[j])
+                                                        for j in cols))
+        blocks.append("\n".join(line.rstrip() for line in lines))
+        start = stop
+    return "\n\n".join(blocks)

@@ -1,0 +1,328 @@
+"""Tests for the ``nbae`` command line (click's CliRunner, in-process)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from nbae import __version__, cli
+from nbae.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+FONT = ROOT / "data" / "font.h"
+COMMANDS = ["train", "encode", "decode", "interpolate", "denoise", "generate", "info"]
+TINY = ["--layers", "35,10,2", "--epochs", "300", "--seed", "3", "--font-file", str(FONT)]
+
+
+def run(*args, input=None, code=0):
+    result = CliRunner().invoke(main, [str(a) for a in args], input=input)
+    assert result.exit_code == code, (result.exit_code, result.output, result.exception)
+    return result
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    """A tiny font model trained once through the command line."""
+    path = tmp_path_factory.mktemp("cli") / "m.npz"
+    res = run("train", *TINY, "-o", path)
+    assert res.stdout == ""  # messages go to stderr only
+    assert "saved" in res.stderr and "epoch 300/300" in res.stderr
+    return path
+
+
+def load(path):
+    from nbae import Autoencoder
+
+    return Autoencoder.load(path)
+
+
+def glyphs(*chars):
+    from nbae.font import read_font
+
+    fs = read_font(FONT)
+    return fs.matrix()[[fs.index(c) for c in chars]]
+
+
+def csv_matrix(text):
+    lines = text.strip().splitlines()
+    return lines[0].split(","), np.array([[float(v) for v in ln.split(",")[:-1]]
+                                          for ln in lines[1:]])
+
+
+# ------------------------------------------------------------------------------ basics
+
+
+def test_help_does_not_import_numba():
+    code = ("import sys; from click.testing import CliRunner; from nbae.cli import main; "
+            "r = CliRunner().invoke(main, ['--help']); assert r.exit_code == 0; "
+            "heavy = [m for m in ('numba', 'matplotlib', 'pandas', 'nbae.model') "
+            "if m in sys.modules]; assert not heavy, heavy")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("command", [[]] + [[c] for c in COMMANDS])
+@pytest.mark.parametrize("flag", ["-h", "--help"])
+def test_help_everywhere(command, flag):
+    out = run(*command, flag).stdout
+    assert out.startswith(f"Usage: main {' '.join(command)}".rstrip())
+    if command:
+        assert "Examples:" in out or "[default:" in out
+
+
+def test_version():
+    assert __version__ in run("--version").stdout
+
+
+# ------------------------------------------------------------------------------ train
+
+
+def test_train_writes_model_metadata_and_history(model):
+    import pandas as pd
+
+    ae = load(model)
+    meta = ae.metadata
+    assert ae.sizes == [35, 10, 2, 10, 35]
+    assert meta["dataset"] == "font" and meta["labels"][11] == "k"
+    assert meta["pixel_range"] == [0, 1] and meta["image_shape"] == [7, 5]
+    assert np.array_equal(meta["train_inputs"], glyphs(*meta["labels"]))
+    assert len(meta["latent_stats"]["mean"]) == 2
+    assert ae.training["epochs_run"] == 300
+    hist = pd.read_csv(model.with_name("m.history.csv"))
+    assert list(hist["epoch"]) == list(range(1, 301))
+
+
+def test_round_trip_matches_python_api(model, tmp_path):
+    from nbae.experiment import fit_from_config, model_from_config
+
+    ae = load(model)
+    # the same settings through the Python API give the same weights
+    cfg = {"layers": [35, 10, 2], "epochs": 300, "seed": 3}
+    X = glyphs(*ae.metadata["labels"])
+    twin = model_from_config(cfg)
+    fit_from_config(twin, cfg, X)
+    for w, v in zip(ae.weights, twin.weights, strict=True):
+        np.testing.assert_allclose(w, v, rtol=0, atol=1e-12)
+
+    header, Z = csv_matrix(run("encode", model, "k", "h").stdout)
+    assert header == ["z0", "z1", "label"]
+    np.testing.assert_array_equal(Z, ae.encode(glyphs("k", "h")))  # repr floats: exact
+
+    run("encode", model, "kh", "-o", tmp_path / "z.npy")
+    np.testing.assert_array_equal(np.load(tmp_path / "z.npy"), Z)
+    run("decode", model, tmp_path / "z.npy", "-o", tmp_path / "x.npy")
+    np.testing.assert_array_equal(np.load(tmp_path / "x.npy"), ae.decode(Z))
+    # CSV codes file -> CSV images keeps the labels
+    run("encode", model, "k", "h", "-o", tmp_path / "z.csv")
+    out = run("decode", model, tmp_path / "z.csv", "--format", "csv").stdout
+    header, Xh = csv_matrix(out)
+    assert header[0] == "x0" and header[-1] == "label" and out.splitlines()[1].endswith(",k")
+    np.testing.assert_array_equal(Xh, ae.decode(Z))
+
+
+def test_train_from_yaml_section_with_override(tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text("architectures:\n  7:\n    name: tiny\n    layers: [35, 6, 2]\n"
+                      "    epochs: 50000\n    encoding: bipolar\n    output_activation: tanh\n")
+    out = tmp_path / "y.npz"
+    res = run("train", "--params", params, "--section", "architectures.7", "--epochs", "20",
+              "--font-file", FONT, "-o", out, "--history", tmp_path / "h.csv", "-q")
+    assert res.stderr == ""
+    ae = load(out)
+    assert ae.sizes == [35, 6, 2, 6, 35] and ae.training["epochs"] == 20
+    assert ae.metadata["pixel_range"] == [-1, 1] and ae.activations[-1] == "tanh"
+    assert (tmp_path / "h.csv").is_file()
+
+
+def test_train_interrupt_saves_best_and_exits_130(tmp_path, monkeypatch):
+    calls = []
+
+    def interrupt(epoch, total, loss):
+        calls.append(epoch)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_log_line", interrupt)
+    out = tmp_path / "i.npz"
+    res = run("train", "--layers", "35,4,2", "--epochs", "100", "--font-file", FONT, "-o", out,
+              code=130)
+    assert "interrupted after 20 of 100 epochs" in res.stderr
+    ae = load(out)
+    assert ae.training["stop_reason"] == "interrupted" and "latent_stats" in ae.metadata
+    assert len(out.with_name("i.history.csv").read_text().splitlines()) == 21
+
+
+def test_train_other_data(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    flowers = tmp_path / "fl.npz"
+    np.savez(flowers, X=(rng.random((6, 400)) * 2 - 1).astype("float32"), ids=np.arange(10, 16),
+             labels=np.full(6, 49))
+    run("train", "--data", flowers, "--layers", "400,8,3", "--output-activation", "tanh",
+        "--epochs", "5", "-o", tmp_path / "f.npz", "-q")
+    ae = load(tmp_path / "f.npz")
+    assert ae.metadata["dataset"] == "flowers" and ae.metadata["image_shape"] == [20, 20]
+    assert ae.metadata["labels"] == [str(i) for i in range(10, 16)]
+    # an image file is centre-cropped, grayscaled, resized like the training photos
+    photo = tmp_path / "photo.png"
+    Image.fromarray((rng.random((30, 50, 3)) * 255).astype("uint8")).save(photo)
+    _, Z = csv_matrix(run("encode", tmp_path / "f.npz", photo).stdout)
+    from nbae.images import preprocess
+
+    with Image.open(photo) as im:
+        x = preprocess(im, 20)
+    np.testing.assert_allclose(Z, ae.encode(x[None].astype(np.float64)), rtol=1e-12)
+    out = run("denoise", tmp_path / "f.npz", photo, "--kind", "gaussian").stdout
+    assert out.startswith("label,noisy_rmse,restored_rmse\nphoto,")
+
+    matrix = tmp_path / "m.npy"
+    np.save(matrix, rng.random((4, 9)))
+    run("train", "--data", matrix, "--layers", "9,2", "--epochs", "3", "-o", tmp_path / "g.npz",
+        "-q")
+    assert load(tmp_path / "g.npz").metadata["image_shape"] == [3, 3]
+
+
+# ------------------------------------------------------------------------------ using models
+
+
+def test_decode_inline_codes_and_stdin(model):
+    ae = load(model)
+    art = run("decode", model, "0.5,-0.2", "-1,1;0,0").stdout
+    lines = art.splitlines()
+    assert lines[0].split() == ["0", "1", "2"] and len(lines) == 8
+    from nbae.font import render_ascii
+
+    expected = render_ascii(ae.decode(np.array([[0.5, -0.2]]))[0]).splitlines()
+    assert [ln[:5] for ln in lines[1:]] == expected
+    assert run("decode", model, "--", "0.5", "-0.2").stdout.splitlines()[1:] == [
+        ln.rstrip() for ln in expected]
+    piped = run("decode", model, "-", input=run("encode", model, "k", "h").stdout).stdout
+    assert piped.splitlines()[0].split() == ["k", "h"]
+
+
+def test_encode_image_on_font_model(model, tmp_path):
+    from PIL import Image
+
+    from nbae.inputs import load_image
+
+    ink = np.zeros((14, 12), dtype=np.uint8)  # 2 px wider than 7x5: the crop trims the sides
+    ink[:, 1:4] = 255
+    Image.fromarray(ink).save(tmp_path / "bar.png")
+    x = load_image(tmp_path / "bar.png", (7, 5), (0, 1))
+    assert x.shape == (35,) and x.reshape(7, 5)[:, 0].min() > 0.9 and x.max() <= 1
+    _, Z = csv_matrix(run("encode", model, tmp_path / "bar.png").stdout)
+    np.testing.assert_array_equal(Z, load(model).encode(x[None]))
+
+
+def test_decode_png(model, tmp_path):
+    from PIL import Image
+
+    run("decode", model, "0,0;1,1", "-o", tmp_path / "d.png")
+    with Image.open(tmp_path / "d.png") as im:
+        assert im.format == "PNG"
+
+
+def test_interpolate(model, tmp_path):
+    ae = load(model)
+    lines = run("interpolate", model, "k", "h", "--steps", "5").stdout.splitlines()
+    assert lines[0].split() == ["k", "0.25", "0.5", "0.75", "h"] and len(lines) == 8
+    run("interpolate", model, "k", "h", "--steps", "5", "-o", tmp_path / "i.npy")
+    from nbae.latent import interpolate
+
+    _, expected = interpolate(ae, *glyphs("k", "h"), steps=5)
+    np.testing.assert_array_equal(np.load(tmp_path / "i.npy"), expected)
+    run("interpolate", model, "k", "h", "-o", tmp_path / "i.png")
+    assert (tmp_path / "i.png").stat().st_size > 0
+
+
+def test_denoise(model, tmp_path):
+    from nbae.metrics import pixel_errors
+    from nbae.noise import add_noise
+
+    ae = load(model)
+    out = run("denoise", model, "k", "h", "--noise", "0.2", "--seed", "4").stdout
+    X = glyphs("k", "h")
+    noisy = add_noise(X, "flip", 0.2, seed=4)
+    wrong = pixel_errors(X, ae.reconstruct(noisy))
+    assert f"wrong     {wrong[0]}" in out and "clean" in out and "restored" in out
+    assert f"{int(pixel_errors(X, noisy).sum())} pixel(s) changed" in out
+    run("denoise", model, "kh", "--kind", "mask", "-o", tmp_path / "d.npy")
+    assert np.load(tmp_path / "d.npy").shape == (3, 2, 35)
+    run("denoise", model, "kh", "-o", tmp_path / "d.png")
+    assert (tmp_path / "d.png").stat().st_size > 0
+
+
+def test_generate(model, tmp_path):
+    from nbae.latent import sample_codes
+
+    ae = load(model)
+    out = run("generate", model, "-n", "3", "--seed", "2").stdout
+    assert len(out.splitlines()) == 8 and out.split()[0].startswith("~")
+    run("generate", model, "-n", "3", "--seed", "2", "-o", tmp_path / "g.npy")
+    np.testing.assert_array_equal(np.load(tmp_path / "g.npy"),
+                                  ae.decode(sample_codes(ae, 3, seed=2)))
+
+
+def test_info(model):
+    text = run("info", model).stdout
+    assert "35-10-2-10-35" in text and "parameters" in text and "wrong pixels max" in text
+    data = json.loads(run("info", model, "--json").stdout)
+    assert data["sizes"] == [35, 10, 2, 10, 35] and data["n_params"] == load(model).n_params
+    assert data["training"]["epochs_run"] == 300 and "max_pixel_error" in data["train_metrics"]
+
+
+# ------------------------------------------------------------------------------ bad input
+
+
+@pytest.fixture
+def bad_files(tmp_path):
+    (tmp_path / "corrupt.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    np.save(tmp_path / "wide.npy", np.zeros((2, 30)))
+    (tmp_path / "p.yaml").write_text("architectures:\n  7: {layers: [35, 2]}\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["encode", "{model}", "Q"], 2, "unknown glyph 'Q'"),
+    (["encode", "{tmp}/nope.npz", "k"], 2, "nope.npz: no such model file"),
+    (["encode", "{model}", "{tmp}/missing.csv"], 2, "missing.csv: no such file"),
+    (["encode", "{model}", "{tmp}/photo.png"], 2, "photo.png: no such image file"),
+    (["encode", "{model}", "{tmp}/wide.npy"], 2, "rows have 30 values but the model expects 35"),
+    (["info", "{tmp}/corrupt.npz"], 1, "corrupt.npz: not a readable .npz model file"),
+    (["decode", "{model}", "1,2,3"], 2, "has 3 values but the model's latent space has 2"),
+    (["decode", "{model}", "{tmp}/wide.npy"], 2, "codes have 30 values"),
+    (["decode", "{model}", "zero"], 2, "zero: no such codes file"),
+    (["train", "--params", "{tmp}/p.yaml", "--section", "architectures.9"], 2,
+     "no section 'architectures.9' (architectures has 7)"),
+    (["train", "--params", "{tmp}/nope.yaml"], 2, "nope.yaml: no such params file"),
+    (["train", "--layers", "30,2"], 2, "the first size must be 35"),
+    (["train", "--layers", "35,2", "--font-file", "{tmp}/none.h"], 2, "no such font file"),
+    (["train", "--layers", "35,2", "--loss", "bce", "--encoding", "bipolar",
+      "--output-activation", "tanh"], 2, "loss 'bce' needs"),
+    (["interpolate", "{model}", "k", "kh"], 2, "interpolate needs exactly one"),
+    (["denoise", "{model}", "k", "--noise", "1.5"], 2, "--noise is a probability"),
+    (["generate", "{model}", "-o", "{tmp}/out.txt"], 2, "unsupported output type '.txt'"),
+])
+def test_bad_input_is_one_line_error(model, bad_files, args, code, message):
+    args = [a.format(model=model, tmp=bad_files) for a in args]
+    if args[0] == "train":
+        args += ["-o", str(bad_files / "never.npz"), "--epochs", "2"]
+    if "--font-file" not in args and args[0] == "train":
+        args += ["--font-file", str(FONT)]
+    before = sorted(p.name for p in bad_files.iterdir())
+    res = run(*args, code=code)
+    assert res.stdout == ""
+    assert res.stderr.startswith("Error: ") and res.stderr.count("\n") == 1, res.stderr
+    assert message in res.stderr
+    assert sorted(p.name for p in bad_files.iterdir()) == before  # nothing written
+
+
+def test_option_errors_are_usage_errors(model):
+    res = run("interpolate", model, "k", "h", "--steps", "1", code=2)
+    assert "Invalid value for '--steps'" in res.stderr and "Traceback" not in res.output

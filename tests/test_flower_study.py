@@ -1,0 +1,380 @@
+"""Unit tests of nbae.flower_study and the flower stage scripts, on tiny synthetic photos."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from nbae import flower_study as fls
+from nbae.model import Autoencoder
+
+ROOT = Path(__file__).resolve().parents[1]
+SIDE = 6  # 6x6 "photos": 36 pixels
+
+
+def synthetic_set(n=6, side=SIDE, seed=0) -> dict:
+    rng = np.random.default_rng(seed)
+    X = np.tanh(rng.normal(size=(n, side * side))).astype(np.float32)
+    return {"X": X, "ids": [100 + 3 * i for i in range(n)], "classes": [49] * n, "size": side}
+
+
+ARCH = {"layers": [SIDE * SIDE, 12, 3], "activation": "tanh", "output_activation": "tanh",
+        "init": "xavier", "optimizer": "adam", "lr": 0.01, "batch_size": 4, "dtype": "float32",
+        "seed": 0}
+
+
+def search_table(rows) -> pd.DataFrame:
+    cols = ["latent_dim", "seed", "final_loss", "best_loss", "diverged", "seconds"]
+    return pd.DataFrame([dict(zip(cols, r, strict=True)) for r in rows])
+
+
+@pytest.fixture(scope="module")
+def data():
+    return synthetic_set()
+
+
+@pytest.fixture(scope="module")
+def trained(data):
+    return fls.train_model({**ARCH, "epochs": 150}, data)
+
+
+# --------------------------------------------------------------------------------- params
+
+
+def test_with_latent_replaces_the_latent_size_only():
+    cfg = {**ARCH, "decoder": [3, 20, 36]}
+    out = fls.with_latent(cfg, 5)
+    assert out["layers"] == [36, 12, 5] and out["decoder"] == [5, 20, 36]
+    assert cfg["layers"] == [36, 12, 3]  # not modified in place
+    assert "decoder" not in fls.with_latent(ARCH, 2)
+
+
+def test_train_config_applies_the_training_length():
+    cfg = fls.train_config({"flowers_arch": {**ARCH, "epochs": 5}, "flowers_train": {
+        "epochs": 7}})
+    assert cfg["epochs"] == 7 and cfg["layers"] == ARCH["layers"]
+    assert fls.train_config({"flowers_arch": ARCH})["epochs"] == fls.TRAIN_DEFAULTS["epochs"]
+
+
+@pytest.mark.parametrize("params, match", [
+    ({}, "flowers_arch"),
+    ({"flowers_arch": {**ARCH, "colour": 1}}, "colour"),
+    ({"flowers_arch": {**ARCH, "layers": [36]}}, "at least"),
+    ({"flowers_arch": ARCH, "flowers_train": {"epochs": 0}}, "flowers_train.epochs"),
+    ({"flowers_arch": ARCH, "flowers_train": {"epoch": 3}}, "unknown"),
+])
+def test_bad_train_params_raise_params_error(params, match):
+    with pytest.raises(fls.ParamsError, match=match):
+        fls.train_config(params)
+
+
+def test_search_params_defaults_and_sorting():
+    cfg = fls.search_params({"flowers_search": {"latent_sizes": [6, 2, 4]}})
+    assert cfg["latent_sizes"] == [2, 4, 6]
+    assert cfg["threshold"] == fls.SEARCH_DEFAULTS["threshold"]
+
+
+@pytest.mark.parametrize("section, match", [
+    ({"latent_sizes": [2, 2]}, "twice"),
+    ({"latent_sizes": []}, "non-empty"),
+    ({"latent_sizes": [0, 1]}, ">= 1"),
+    ({"seeds": [1, 1]}, "twice"),
+    ({"threshold": 0}, "positive"),
+    ({"threshold": "low"}, "threshold"),
+    ({"criterion": "loss"}, "criterion"),
+    ({"epochs": 1.5}, "epochs"),
+])
+def test_bad_search_params(section, match):
+    with pytest.raises(fls.ParamsError, match=match):
+        fls.search_params({"flowers_search": section})
+
+
+def test_navigate_params_checks_photos_and_dims():
+    ok = fls.navigate_params({"flowers_navigate": {"photo": 5, "pairs": [[0, 5]]}}, 6, 3)
+    assert ok["photo"] == 5 and ok["pairs"] == [[0, 5]]
+    with pytest.raises(fls.ParamsError, match=r"0\.\.5"):
+        fls.navigate_params({"flowers_navigate": {"photo": 6}}, n_photos=6)
+    with pytest.raises(fls.ParamsError, match=r"0\.\.5"):
+        fls.navigate_params({"flowers_navigate": {"pairs": [[0, 9]]}}, n_photos=6)
+    with pytest.raises(fls.ParamsError, match="latent units"):
+        fls.navigate_params({"flowers_navigate": {"grid_dims": [0, 3]}}, 6, latent_dim=3)
+    with pytest.raises(fls.ParamsError, match="different"):
+        fls.navigate_params({"flowers_navigate": {"grid_dims": [1, 1]}})
+    with pytest.raises(fls.ParamsError, match="pairs"):
+        fls.navigate_params({"flowers_navigate": {"pairs": [1, 2]}})
+    assert fls.navigate_params({"flowers_navigate": {"grid_span": None}})["grid_span"] is None
+
+
+# --------------------------------------------------------------------------------- data
+
+
+def test_load_flower_set(tmp_path, data):
+    path = tmp_path / "f.npz"
+    np.savez(path, X=data["X"], ids=np.array(data["ids"]), labels=np.array(data["classes"]))
+    got = fls.load_flower_set(path)
+    assert got["size"] == SIDE and got["ids"] == data["ids"] and got["X"].dtype == np.float32
+    with pytest.raises(ValueError, match="prepare_flowers"):
+        fls.load_flower_set(tmp_path / "missing.npz")
+    np.savez(path, X=np.zeros((2, 35)), ids=np.array([1, 2]))
+    with pytest.raises(ValueError, match="square"):
+        fls.load_flower_set(path)
+    np.savez(path, X=np.zeros((2, 36)))
+    with pytest.raises(ValueError, match="not a flower set"):
+        fls.load_flower_set(path)
+
+
+# --------------------------------------------------------------------------------- training
+
+
+def test_model_metadata_follows_the_contract(trained, data):
+    ae, _ = trained
+    m = ae.metadata
+    assert m["dataset"] == "flowers"
+    assert m["labels"] == [str(i) for i in data["ids"]]
+    assert m["pixel_range"] == [-1.0, 1.0] and m["image_shape"] == [SIDE, SIDE]
+    assert m["preprocess"]["size"] == SIDE and m["preprocess"]["crop"] == "center"
+    assert len(m["latent_stats"]["mean"]) == 3 and len(m["latent_stats"]["cov"]) == 3
+    assert m["classes"] == data["classes"]
+
+
+def test_metadata_survives_save_and_load(tmp_path, trained):
+    ae, _ = trained
+    ae.save(tmp_path / "m.npz")
+    back = Autoencoder.load(tmp_path / "m.npz")
+    assert back.metadata["labels"] == ae.metadata["labels"]
+    assert back.metadata["latent_stats"] == ae.metadata["latent_stats"]
+
+
+def test_input_width_mismatch_is_a_params_error(data):
+    with pytest.raises(fls.ParamsError, match="set layers\\[0\\] to 36"):
+        fls.train_model({**ARCH, "layers": [1024, 8, 2], "epochs": 1}, data)
+    with pytest.raises(fls.ParamsError, match="flowers_arch"):
+        fls.train_model({**ARCH, "activation": "swish", "epochs": 1}, data)
+
+
+def test_run_summary_fields(trained, data):
+    ae, history = trained
+    s = fls.run_summary(ae, history, data, {**ARCH, "epochs": 150})
+    assert s["epochs"] == 150 == len(history) and s["latent_dim"] == 3
+    assert s["n_photos"] == 6 and s["steps"] == 150 * 2  # 6 photos in batches of 4
+    assert s["lowest_loss"] <= s["final_loss"]
+    assert s["lowest_loss"] == pytest.approx(history["loss"].min(), rel=1e-5)
+    mse = fls.per_image_mse(ae, data["X"])
+    rec = s["reconstruction"]
+    assert rec["mse_mean"] == pytest.approx(mse.mean(), rel=1e-5)
+    assert rec["mse_max"] == pytest.approx(mse.max(), rel=1e-5)
+    assert rec["worst_id"] == data["ids"][int(np.argmax(mse))]
+    assert rec["psnr_min_db"] <= rec["psnr_mean_db"]
+    assert "36-12-3" in s["description"]
+    json.dumps(s, allow_nan=False)
+
+
+def test_per_image_mse_and_psnr(trained, data):
+    ae, _ = trained
+    X = data["X"].astype(np.float64)
+    want = ((ae.reconstruct(X) - X) ** 2).mean(axis=1)
+    assert np.allclose(fls.per_image_mse(ae, X), want)
+    assert fls.psnr(0.04) == pytest.approx(20.0)  # range 2: 10 log10(4 / 0.04)
+    table = fls.reconstruction_table(ae, data)
+    assert list(table.columns) == ["photo", "id", "class", "mse", "psnr_db"]
+    assert table["id"].tolist() == data["ids"]
+
+
+def test_thin_history_keeps_first_last_and_multiples():
+    h = pd.DataFrame({"epoch": np.arange(1, 26), "loss": np.linspace(1, 0, 25),
+                      "seconds": 0.0})
+    t = fls.thin_history(h, every=10)
+    assert t["epoch"].tolist() == [1, 10, 20, 25] and list(t.columns) == ["epoch", "loss"]
+
+
+# --------------------------------------------------------------------------------- search
+
+
+def test_smallest_size_picks_the_smallest_reaching_size():
+    t = search_table([(2, 0, 0.1, 0.05, False, 1), (3, 0, 0.01, 0.0009, False, 1),
+                      (4, 0, 0.002, 0.0005, False, 1), (5, 0, 0.02, 0.002, False, 1)])
+    assert fls.smallest_size(t, 1e-3) == 3
+    assert fls.smallest_size(t, 1e-3, "final_loss") is None
+    assert fls.smallest_size(t, 0.01, "final_loss") == 3
+    assert fls.smallest_size(t, 1e-5) is None
+
+
+def test_smallest_size_uses_the_best_seed_and_ignores_nan():
+    t = search_table([(2, 0, 0.1, 0.05, False, 1), (2, 1, 0.001, 0.0001, False, 1),
+                      (1, 0, math.nan, math.nan, True, 1)])
+    assert fls.smallest_size(t, 1e-3) == 2
+    with pytest.raises(ValueError, match="criterion"):
+        fls.smallest_size(t, 1e-3, "loss")
+
+
+def test_search_summary_fields():
+    t = search_table([(1, 0, 0.1, 0.05, False, 1.5), (2, 0, 0.01, 0.0009, False, 2.0),
+                      (3, 0, math.nan, 0.0002, True, 0.5)])
+    s = fls.search_summary(t, 1e-3, "best_loss", ARCH, epochs=40)
+    assert s["smallest_latent_dim"] == 2 and s["reached"] == [2, 3]
+    assert s["best_loss"] == {"1": 0.05, "2": 0.0009, "3": 0.0002}
+    assert s["final_loss"]["3"] is None  # NaN is not JSON
+    assert s["diverged_runs"] == 1 and s["total_seconds"] == 4.0
+    assert s["epochs"] == 40 and s["threshold"] == 1e-3 and s["architecture"].startswith(
+        "36-12-k ")
+    json.dumps(s, allow_nan=False)
+
+
+def test_latent_search_trains_every_size_and_seed(data):
+    seen = []
+    table, hist = fls.latent_search({**ARCH, "epochs": 999}, data, [1, 2], epochs=20,
+                                    seeds=[0, 1], report=seen.append)
+    assert table[["latent_dim", "seed"]].values.tolist() == [[1, 0], [1, 1], [2, 0], [2, 1]]
+    assert len(seen) == 4 and set(hist) == {(1, 0), (1, 1), (2, 0), (2, 1)}
+    assert (table["epochs"] == 20).all() and not table["diverged"].any()
+    assert (table["best_loss"] <= table["final_loss"]).all()
+    assert table["n_params"].iloc[2] > table["n_params"].iloc[0]
+    curves = fls.search_curves(hist, every=10)
+    assert curves["epoch"].tolist() == [1, 10, 20]
+    assert list(curves.columns) == ["epoch", "latent_1_s0", "latent_1_s1", "latent_2_s0",
+                                    "latent_2_s1"]
+    one = fls.search_curves({k: v for k, v in hist.items() if k[1] == 0})
+    assert list(one.columns) == ["epoch", "latent_1", "latent_2"]
+
+
+def test_latent_search_keeps_a_diverged_run(data):
+    cfg = {**ARCH, "optimizer": "sgd", "lr": 100.0, "activation": "identity",
+           "output_activation": "identity", "dtype": "float64"}
+    table, hist = fls.latent_search(cfg, data, [2], epochs=50)
+    assert table["diverged"].tolist() == [True]
+    assert table["epochs"].iloc[0] < 50 and len(hist[(2, 0)]) == table["epochs"].iloc[0]
+
+
+# --------------------------------------------------------------------------------- navigation
+
+
+def test_photo_grid_is_centred_on_the_photo(trained, data):
+    ae, _ = trained
+    X = data["X"]
+    xs, ys, imgs = fls.photo_grid(ae, X, photo=2, dims=(0, 2), n=5, span_std=1.5)
+    assert imgs.shape == (5, 5, SIDE * SIDE)
+    z = ae.encode(X[2:3])[0]
+    assert xs[2] == pytest.approx(z[0]) and ys[2] == pytest.approx(z[2])
+    assert np.allclose(imgs[2, 2], ae.decode(z[None])[0], atol=1e-5)
+    sd = np.sqrt(np.diag(ae.metadata["latent_stats"]["cov"]))
+    assert xs[-1] - xs[0] == pytest.approx(3.0 * sd[0])
+    xs, ys, _ = fls.photo_grid(ae, X, photo=2, n=3, span_std=None)
+    lo, hi = ae.metadata["latent_stats"]["min"][0], ae.metadata["latent_stats"]["max"][0]
+    assert xs[0] < lo and xs[-1] > hi  # the training range, padded
+
+
+def test_pair_transitions_end_at_the_reconstructions(trained, data):
+    ae, _ = trained
+    rows = fls.pair_transitions(ae, data, [[0, 3], [5, 1]], steps=4)
+    assert [r[:2] for r in rows] == [("#100", "#109"), ("#115", "#103")]
+    rec = ae.reconstruct(data["X"])
+    assert rows[0][2].shape == (4, SIDE * SIDE)
+    assert np.allclose(rows[0][2][0], rec[0], atol=1e-5)
+    assert np.allclose(rows[0][2][-1], rec[3], atol=1e-5)
+
+
+def test_generate_with_nearest(trained, data):
+    ae, _ = trained
+    dec, near, captions = fls.generate_with_nearest(ae, data, 5, seed=3)
+    assert dec.shape == near.shape == (5, SIDE * SIDE) and len(captions) == 5
+    X = data["X"].astype(np.float64)
+    d = ((dec[:, None, :] - X[None]) ** 2).sum(-1)
+    assert np.allclose(near, X[d.argmin(1)])
+    i0 = int(d[0].argmin())
+    assert captions[0] == (f"nearest #{data['ids'][i0]}, rms "
+                           f"{math.sqrt(d[0, i0] / X.shape[1]):.2f}")
+    again, _, _ = fls.generate_with_nearest(ae, data, 5, seed=3)
+    assert np.array_equal(dec, again)
+
+
+def test_latent_codes_table(trained, data):
+    ae, _ = trained
+    t = fls.latent_codes_table(ae, data)
+    assert list(t.columns) == ["photo", "id", "z1", "z2", "z3", "mse"]
+    assert np.allclose(t[["z1", "z2", "z3"]].to_numpy(), ae.encode(data["X"]))
+
+
+# --------------------------------------------------------------------------------- stages
+
+
+def load_stage(name):
+    spec = importlib.util.spec_from_file_location(f"stage_{name}", ROOT / "stages" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture
+def workdir(tmp_path, data, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("data/flowers/prepared").mkdir(parents=True)
+    np.savez("data/flowers/prepared/flowers.npz", X=data["X"], ids=np.array(data["ids"]),
+             labels=np.array(data["classes"]))
+    params = {"flowers_arch": ARCH, "flowers_train": {"epochs": 60},
+              "flowers_search": {"latent_sizes": [1, 3], "epochs": 30, "threshold": 0.5},
+              "flowers_navigate": {"photo": 1, "grid_n": 3, "pairs": [[0, 2], [3, 4]],
+                                   "steps": 4, "samples": 3}}
+    Path("params.yaml").write_text(yaml.safe_dump(params))
+    return tmp_path
+
+
+def test_stage_scripts_write_their_outputs(workdir, capsys):
+    train, search, navigate = (load_stage(n) for n in ("train_flowers", "search_flowers",
+                                                       "navigate_flowers"))
+    assert fls.run_stage(train.main, []) == 0
+    summary = json.loads(Path("results/flowers/train/summary.json").read_text())
+    assert summary["epochs"] == 60
+    hist = pd.read_csv("results/flowers/train/history.csv")
+    assert len(hist) == 60 and {"epoch", "loss"} <= set(hist.columns)
+    assert len(pd.read_csv("results/flowers/train/reconstruction.csv")) == 6
+    ae = Autoencoder.load("models/flowers/model.npz")
+    assert ae.latent_dim == 3 and ae.metadata["dataset"] == "flowers"
+
+    assert fls.run_stage(search.main, []) == 0
+    s = json.loads(Path("results/flowers/search/summary.json").read_text())
+    assert set(s["best_loss"]) == {"1", "3"} and s["threshold"] == 0.5
+    assert s["smallest_latent_dim"] == fls.smallest_size(
+        pd.read_csv("results/flowers/search/latent_search.csv"), 0.5)
+    assert Path("figures/flowers/latent_search.png").stat().st_size > 0
+
+    assert fls.run_stage(navigate.main, []) == 0
+    for name in ("error_curve", "reconstructions", "latent_grid", "transitions", "generated"):
+        assert Path(f"figures/flowers/{name}.png").stat().st_size > 0, name
+    codes = pd.read_csv("results/flowers/latent_codes.csv")
+    assert codes["id"].tolist() == [100, 103, 106, 109, 112, 115]
+    out = capsys.readouterr().out
+    assert "lowest loss" in out and "smallest latent size" in out and "5 figures" in out
+
+
+def test_stage_errors_are_one_line(workdir, capsys):
+    train, navigate = load_stage("train_flowers"), load_stage("navigate_flowers")
+    params = yaml.safe_load(Path("params.yaml").read_text())
+    params["flowers_train"]["epochs"] = -1
+    Path("params.yaml").write_text(yaml.safe_dump(params))
+    assert fls.run_stage(train.main, []) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: params flowers_train.epochs") and err.count("\n") == 1
+    assert fls.run_stage(train.main, ["--data", "nowhere.npz"]) in (1, 2)
+    assert fls.run_stage(navigate.main, []) == 1  # no model yet
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.strip().count("\n") == 1
+
+
+def test_stage_help_runs_as_a_script():
+    import subprocess
+
+    for name in ("train_flowers", "search_flowers", "navigate_flowers"):
+        r = subprocess.run([sys.executable, str(ROOT / "stages" / f"{name}.py"), "--help"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and "usage:" in r.stdout, r.stderr
+        r = subprocess.run([sys.executable, str(ROOT / "stages" / f"{name}.py"), "--bogus"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 2

@@ -16,9 +16,10 @@ import numbers
 import numpy as np
 import pandas as pd
 
-from nbae.font_study import IMAGE_SHAPE, ParamsError
+from nbae.font_study import IMAGE_SHAPE
 from nbae.metrics import pixel_errors
 from nbae.noise import NOISE_KINDS, add_noise, noisy_copies
+from nbae.params import ParamsError, integer, section
 
 MODES = ("fixed", "fresh")
 TRAIN_DEFAULTS = {"baseline_arch": 7, "kind": "flip", "levels": [0.0, 0.05, 0.1, 0.15, 0.2],
@@ -27,17 +28,6 @@ TRAIN_DEFAULTS = {"baseline_arch": 7, "kind": "flip", "levels": [0.0, 0.05, 0.1,
 EVAL_DEFAULTS = {"levels": [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3], "trials": 100, "seed": 1234,
                  "figure_levels": [0.05, 0.1, 0.15, 0.2], "max_wrong": 1}
 NOISY_INPUT = "noisy input (no model)"
-
-
-def _section(params: dict, name: str, defaults: dict) -> dict:
-    sec = params.get(name) or {}
-    if not isinstance(sec, dict):
-        raise ParamsError(f"params '{name}' must be a mapping")
-    unknown = sorted(set(sec) - set(defaults))
-    if unknown:
-        raise ParamsError(f"params '{name}': unknown setting(s) {unknown}; known: "
-                          f"{sorted(defaults)}")
-    return {**defaults, **sec}
 
 
 def _levels(values, kind, where) -> list[float]:
@@ -50,14 +40,8 @@ def _levels(values, kind, where) -> list[float]:
     return [float(v) for v in values]
 
 
-def _count(value, where, minimum=1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ParamsError(f"params {where} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def train_params(params: dict) -> dict:
-    cfg = _section(params, "denoise", TRAIN_DEFAULTS)
+    cfg = section(params, "denoise", TRAIN_DEFAULTS)
     if cfg["kind"] not in NOISE_KINDS:
         raise ParamsError(f"params denoise.kind must be one of {', '.join(NOISE_KINDS)}, "
                           f"got {cfg['kind']!r}")
@@ -65,9 +49,9 @@ def train_params(params: dict) -> dict:
         raise ParamsError(f"params denoise.mode must be fixed or fresh, got {cfg['mode']!r}")
     cfg["levels"] = _levels(cfg["levels"], cfg["kind"], "denoise.levels")
     cfg["fresh_level"] = _levels([cfg["fresh_level"]], cfg["kind"], "denoise.fresh_level")[0]
-    cfg["copies"] = _count(cfg["copies"], "denoise.copies")
-    cfg["seed"] = _count(cfg["seed"], "denoise.seed", 0)
-    cfg["metric_every"] = _count(cfg["metric_every"], "denoise.metric_every")
+    cfg["copies"] = integer(cfg["copies"], "denoise.copies", 1)
+    cfg["seed"] = integer(cfg["seed"], "denoise.seed", 0)
+    cfg["metric_every"] = integer(cfg["metric_every"], "denoise.metric_every", 1)
     if not isinstance(cfg["model"], dict):
         raise ParamsError("params denoise.model must be an architecture config "
                           "({layers: [...], ...})")
@@ -76,13 +60,13 @@ def train_params(params: dict) -> dict:
 
 def eval_params(params: dict) -> dict:
     kind = train_params(params)["kind"]
-    cfg = _section(params, "evaluate_denoising", EVAL_DEFAULTS)
+    cfg = section(params, "evaluate_denoising", EVAL_DEFAULTS)
     cfg["levels"] = _levels(cfg["levels"], kind, "evaluate_denoising.levels")
     cfg["figure_levels"] = _levels(cfg["figure_levels"], kind,
                                    "evaluate_denoising.figure_levels")
-    cfg["trials"] = _count(cfg["trials"], "evaluate_denoising.trials")
-    cfg["seed"] = _count(cfg["seed"], "evaluate_denoising.seed", 0)
-    cfg["max_wrong"] = _count(cfg["max_wrong"], "evaluate_denoising.max_wrong", 0)
+    cfg["trials"] = integer(cfg["trials"], "evaluate_denoising.trials", 1)
+    cfg["seed"] = integer(cfg["seed"], "evaluate_denoising.seed", 0)
+    cfg["max_wrong"] = integer(cfg["max_wrong"], "evaluate_denoising.max_wrong", 0)
     return cfg
 
 

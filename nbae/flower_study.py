@@ -26,6 +26,7 @@ import pandas as pd
 
 from nbae.experiment import check_config, fit_from_config, model_from_config
 from nbae.fileio import write_csv, write_json
+from nbae.params import ParamsError, integer, integer_list, number, section
 
 PIXEL_RANGE = (-1.0, 1.0)
 TRAIN_DEFAULTS = {"epochs": 5000}
@@ -37,58 +38,8 @@ NAVIGATE_DEFAULTS = {"photo": 0, "grid_n": 9, "grid_dims": [0, 1], "grid_span": 
                      "sample_scale": 1.0}
 
 
-class ParamsError(ValueError):
-    """params.yaml is missing a setting or holds a bad one (stages exit with status 2)."""
-
-
 # ---------------------------------------------------------------------------------------------
 # params
-
-
-def load_params(path="params.yaml") -> dict:
-    import yaml
-
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ParamsError(f"{path}: file not found") from None
-    except yaml.YAMLError as exc:
-        raise ParamsError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
-    if not isinstance(data, dict):
-        raise ParamsError(f"{path}: expected a mapping of sections")
-    return data
-
-
-def _section(params: dict, name: str, defaults: dict) -> dict:
-    sec = params.get(name) or {}
-    if not isinstance(sec, dict):
-        raise ParamsError(f"params '{name}' must be a mapping")
-    unknown = sorted(set(sec) - set(defaults))
-    if unknown:
-        raise ParamsError(f"params '{name}': unknown setting(s) {unknown}; known: "
-                          f"{sorted(defaults)}")
-    return {**defaults, **sec}
-
-
-def _int(value, where, minimum=0) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ParamsError(f"params {where} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _int_list(value, where, minimum=0) -> list[int]:
-    if not isinstance(value, (list, tuple)) or not value:
-        raise ParamsError(f"params {where} must be a non-empty list of integers, got {value!r}")
-    return [_int(v, where, minimum) for v in value]
-
-
-def _number(value, where, positive=True) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(
-            value) or (positive and value <= 0):
-        raise ParamsError(f"params {where} must be a {'positive ' if positive else ''}number, "
-                          f"got {value!r}")
-    return float(value)
 
 
 def arch_config(params: dict) -> dict:
@@ -110,8 +61,8 @@ def arch_config(params: dict) -> dict:
 
 
 def train_params(params: dict) -> dict:
-    cfg = _section(params, "flowers_train", TRAIN_DEFAULTS)
-    cfg["epochs"] = _int(cfg["epochs"], "flowers_train.epochs", 1)
+    cfg = section(params, "flowers_train", TRAIN_DEFAULTS)
+    cfg["epochs"] = integer(cfg["epochs"], "flowers_train.epochs", 1)
     return cfg
 
 
@@ -121,17 +72,17 @@ def train_config(params: dict) -> dict:
 
 
 def search_params(params: dict) -> dict:
-    cfg = _section(params, "flowers_search", SEARCH_DEFAULTS)
-    sizes = _int_list(cfg["latent_sizes"], "flowers_search.latent_sizes", 1)
+    cfg = section(params, "flowers_search", SEARCH_DEFAULTS)
+    sizes = integer_list(cfg["latent_sizes"], "flowers_search.latent_sizes", 1)
     if len(set(sizes)) != len(sizes):
         raise ParamsError("params flowers_search.latent_sizes lists a size twice")
     cfg["latent_sizes"] = sorted(sizes)
-    cfg["epochs"] = _int(cfg["epochs"], "flowers_search.epochs", 1)
-    seeds = _int_list(cfg["seeds"], "flowers_search.seeds", 0)
+    cfg["epochs"] = integer(cfg["epochs"], "flowers_search.epochs", 1)
+    seeds = integer_list(cfg["seeds"], "flowers_search.seeds", 0)
     if len(set(seeds)) != len(seeds):
         raise ParamsError("params flowers_search.seeds lists a seed twice")
     cfg["seeds"] = seeds
-    cfg["threshold"] = _number(cfg["threshold"], "flowers_search.threshold")
+    cfg["threshold"] = number(cfg["threshold"], "flowers_search.threshold")
     if cfg["criterion"] not in CRITERIA:
         raise ParamsError(f"params flowers_search.criterion must be one of {list(CRITERIA)}, "
                           f"got {cfg['criterion']!r}")
@@ -141,19 +92,19 @@ def search_params(params: dict) -> dict:
 def navigate_params(params: dict, n_photos: int | None = None,
                     latent_dim: int | None = None) -> dict:
     """Checked ``flowers_navigate``; photo indices are checked against ``n_photos`` if given."""
-    cfg = _section(params, "flowers_navigate", NAVIGATE_DEFAULTS)
+    cfg = section(params, "flowers_navigate", NAVIGATE_DEFAULTS)
     top = None if n_photos is None else n_photos - 1
 
     def photo(v, where):
-        i = _int(v, where, 0)
+        i = integer(v, where, 0)
         if top is not None and i > top:
             raise ParamsError(f"params {where} = {i}: photos are numbered 0..{top} (position "
                               f"in the prepared set, sorted by image id)")
         return i
 
     cfg["photo"] = photo(cfg["photo"], "flowers_navigate.photo")
-    cfg["grid_n"] = _int(cfg["grid_n"], "flowers_navigate.grid_n", 2)
-    dims = _int_list(cfg["grid_dims"], "flowers_navigate.grid_dims", 0)
+    cfg["grid_n"] = integer(cfg["grid_n"], "flowers_navigate.grid_n", 2)
+    dims = integer_list(cfg["grid_dims"], "flowers_navigate.grid_dims", 0)
     if len(dims) != 2 or dims[0] == dims[1]:
         raise ParamsError("params flowers_navigate.grid_dims must be two different latent "
                           "coordinates, e.g. [0, 1]")
@@ -162,7 +113,7 @@ def navigate_params(params: dict, n_photos: int | None = None,
                           f"{latent_dim} latent units (0..{latent_dim - 1})")
     cfg["grid_dims"] = dims
     if cfg["grid_span"] is not None:
-        cfg["grid_span"] = _number(cfg["grid_span"], "flowers_navigate.grid_span")
+        cfg["grid_span"] = number(cfg["grid_span"], "flowers_navigate.grid_span")
     pairs = cfg["pairs"]
     if not isinstance(pairs, list) or not pairs or not all(
             isinstance(p, list) and len(p) == 2 for p in pairs):
@@ -170,10 +121,10 @@ def navigate_params(params: dict, n_photos: int | None = None,
                           "positions, e.g. [[0, 5], [3, 17]]")
     cfg["pairs"] = [[photo(a, "flowers_navigate.pairs"), photo(b, "flowers_navigate.pairs")]
                     for a, b in pairs]
-    cfg["steps"] = _int(cfg["steps"], "flowers_navigate.steps", 2)
-    cfg["samples"] = _int(cfg["samples"], "flowers_navigate.samples", 1)
-    cfg["sample_seed"] = _int(cfg["sample_seed"], "flowers_navigate.sample_seed", 0)
-    cfg["sample_scale"] = _number(cfg["sample_scale"], "flowers_navigate.sample_scale")
+    cfg["steps"] = integer(cfg["steps"], "flowers_navigate.steps", 2)
+    cfg["samples"] = integer(cfg["samples"], "flowers_navigate.samples", 1)
+    cfg["sample_seed"] = integer(cfg["sample_seed"], "flowers_navigate.sample_seed", 0)
+    cfg["sample_scale"] = number(cfg["sample_scale"], "flowers_navigate.sample_scale")
     return cfg
 
 
@@ -506,29 +457,3 @@ def latent_codes_table(ae, data: dict) -> pd.DataFrame:
         out[f"z{j + 1}"] = Z[:, j]
     out["mse"] = per_image_mse(ae, data["X"])
     return out
-
-
-# ---------------------------------------------------------------------------------------------
-# stage scripts
-
-
-def run_stage(main, argv=None) -> int:
-    """Run a stage's ``main(argv)``; turn expected failures into one ``error:`` line.
-
-    Bad params exit 2, runtime failures (missing inputs, diverged training, I/O) exit 1.
-    """
-    import sys
-
-    from nbae.model import TrainingDiverged
-
-    try:
-        return int(main(argv) or 0)
-    except ParamsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except TrainingDiverged as exc:
-        print(f"error: training diverged: {exc}", file=sys.stderr)
-        return 1
-    except (ValueError, OSError, KeyError) as exc:
-        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 1

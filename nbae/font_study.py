@@ -23,6 +23,7 @@ import pandas as pd
 from nbae.experiment import check_config, fit_from_config, model_from_config
 from nbae.fileio import atomic_path, write_csv, write_json
 from nbae.metrics import pixel_errors, summarize_pixel_errors
+from nbae.params import ParamsError, integer, section
 
 IMAGE_SHAPE = (7, 5)
 ENCODINGS = {"binary": (0.0, 1.0), "bipolar": (-1.0, 1.0)}
@@ -32,61 +33,22 @@ EVAL_DEFAULTS = {"transitions": [["k", "h"], ["w", "u"], ["f", "{"], ["n", "r"]]
                  "grid_n": 15}
 
 
-class ParamsError(ValueError):
-    """params.yaml is missing a setting or holds a bad one (stages exit with status 2)."""
-
-
 # ---------------------------------------------------------------------------------------------
 # params
 
 
-def load_params(path="params.yaml") -> dict:
-    import yaml
-
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ParamsError(f"{path}: file not found") from None
-    except yaml.YAMLError as exc:
-        raise ParamsError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
-    if not isinstance(data, dict):
-        raise ParamsError(f"{path}: expected a mapping of sections")
-    return data
-
-
-def _section(params: dict, name: str, defaults: dict) -> dict:
-    sec = params.get(name) or {}
-    if not isinstance(sec, dict):
-        raise ParamsError(f"params '{name}' must be a mapping")
-    unknown = sorted(set(sec) - set(defaults))
-    if unknown:
-        raise ParamsError(f"params '{name}': unknown setting(s) {unknown}; known: "
-                          f"{sorted(defaults)}")
-    return {**defaults, **sec}
-
-
 def font_params(params: dict) -> dict:
-    cfg = _section(params, "font", FONT_DEFAULTS)
+    cfg = section(params, "font", FONT_DEFAULTS)
     if cfg["encoding"] not in ENCODINGS:
         raise ParamsError(f"params font.encoding must be one of {sorted(ENCODINGS)}, "
                           f"got {cfg['encoding']!r}")
     return cfg
 
 
-def _positive_int(value, where) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ParamsError(f"params {where} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def train_params(params: dict) -> dict:
-    cfg = _section(params, "train_font", TRAIN_DEFAULTS)
-    cfg["metric_every"] = _positive_int(cfg["metric_every"], "train_font.metric_every")
-    if isinstance(cfg["max_wrong"], bool) or not isinstance(cfg["max_wrong"], int) \
-            or cfg["max_wrong"] < 0:
-        raise ParamsError(f"params train_font.max_wrong must be an integer >= 0, "
-                          f"got {cfg['max_wrong']!r}")
+    cfg = section(params, "train_font", TRAIN_DEFAULTS)
+    cfg["metric_every"] = integer(cfg["metric_every"], "train_font.metric_every", 1)
+    cfg["max_wrong"] = integer(cfg["max_wrong"], "train_font.max_wrong", 0)
     if cfg["seed"] is not None and (isinstance(cfg["seed"], bool)
                                     or not isinstance(cfg["seed"], int) or cfg["seed"] < 0):
         raise ParamsError(f"params train_font.seed must be an integer >= 0 or null, "
@@ -95,16 +57,15 @@ def train_params(params: dict) -> dict:
 
 
 def eval_params(params: dict) -> dict:
-    cfg = _section(params, "evaluate_font", EVAL_DEFAULTS)
+    cfg = section(params, "evaluate_font", EVAL_DEFAULTS)
     pairs = cfg["transitions"]
     if not isinstance(pairs, list) or not pairs or not all(
             isinstance(p, list) and len(p) == 2 for p in pairs):
         raise ParamsError("params evaluate_font.transitions must be a list of [from, to] pairs, "
                           "e.g. [[k, h], [w, u]]")
     cfg["transitions"] = [[str(a), str(b)] for a, b in pairs]
-    if _positive_int(cfg["steps"], "evaluate_font.steps") < 2:
-        raise ParamsError("params evaluate_font.steps must be >= 2")
-    _positive_int(cfg["grid_n"], "evaluate_font.grid_n")
+    integer(cfg["steps"], "evaluate_font.steps", 2)
+    integer(cfg["grid_n"], "evaluate_font.grid_n", 1)
     return cfg
 
 
@@ -357,29 +318,3 @@ def transitions(ae, data: dict, pairs, steps: int = 9):
                              steps=steps)
         rows.append((a, b, dec))
     return rows
-
-
-# ---------------------------------------------------------------------------------------------
-# stage scripts
-
-
-def run_stage(main, argv=None) -> int:
-    """Run a stage's ``main(argv)``; turn expected failures into one ``error:`` line.
-
-    Bad params exit 2, runtime failures (missing inputs, diverged training, I/O) exit 1.
-    """
-    import sys
-
-    from nbae.model import TrainingDiverged
-
-    try:
-        return int(main(argv) or 0)
-    except ParamsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except TrainingDiverged as exc:
-        print(f"error: training diverged: {exc}", file=sys.stderr)
-        return 1
-    except (ValueError, OSError, KeyError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1

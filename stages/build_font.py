@@ -6,7 +6,6 @@ Run from the repository root: ``python stages/build_font.py [--params params.yam
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -14,16 +13,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nbae import font_study as fst  # noqa: E402
+from nbae.params import load_params, run_stage, stage_parser  # noqa: E402
 
 OUT_DIR = Path("data/font")
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--params", default="params.yaml")
+    parser = stage_parser(__doc__)
     parser.add_argument("--out", default=str(OUT_DIR))
     args = parser.parse_args(argv)
-    cfg = fst.font_params(fst.load_params(args.params))
+    cfg = fst.font_params(load_params(args.params))
     data = fst.build_font_set(cfg["file"], cfg["name"], cfg["encoding"])
     out = Path(args.out)
     fst.save_font_set(out / "font.npz", data)
@@ -39,4 +38,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(fst.run_stage(main))
+    sys.exit(run_stage(main))

@@ -7,7 +7,6 @@ Reads results/font/arch/<id>/{summary.json,history.csv} for every entry of param
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -17,17 +16,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nbae import font_study as fst  # noqa: E402
 from nbae.fileio import write_csv  # noqa: E402
+from nbae.params import load_params, run_stage, stage_parser  # noqa: E402
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--params", default="params.yaml")
+    parser = stage_parser(__doc__)
     parser.add_argument("--runs", default="results/font/arch",
                         help="folder holding one folder per architecture")
     parser.add_argument("--out", default="results/font")
     parser.add_argument("--figure", default="figures/font/comparison.png")
     args = parser.parse_args(argv)
-    table = fst.architectures(fst.load_params(args.params))
+    table = fst.architectures(load_params(args.params))
     summaries, histories = {}, {}
     for key in table:
         run = Path(args.runs) / key
@@ -53,4 +52,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(fst.run_stage(main))
+    sys.exit(run_stage(main))

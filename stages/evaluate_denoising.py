@@ -9,7 +9,6 @@ results/denoise/metrics.json (DVC metrics) and figures/denoise/*.png.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -19,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from nbae import denoising as dn  # noqa: E402
 from nbae import font_study as fst  # noqa: E402
 from nbae.fileio import write_csv, write_json  # noqa: E402
+from nbae.params import load_params, run_stage, stage_parser  # noqa: E402
 
 
 def _load(path, data):
@@ -33,8 +33,7 @@ def _load(path, data):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--params", default="params.yaml")
+    parser = stage_parser(__doc__)
     parser.add_argument("--data", default="data/font/font.npz")
     parser.add_argument("--denoiser", default="models/denoise/model.npz")
     parser.add_argument("--plain", default=None,
@@ -42,7 +41,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default="results/denoise")
     parser.add_argument("--figures", default="figures/denoise")
     args = parser.parse_args(argv)
-    params = fst.load_params(args.params)
+    params = load_params(args.params)
     tcfg = dn.train_params(params)
     cfg = dn.eval_params(params)
     data = fst.load_font_set(args.data)
@@ -92,4 +91,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(fst.run_stage(main))
+    sys.exit(run_stage(main))

@@ -7,7 +7,6 @@ figures/font/*.png and results/font/latent_codes.csv. Settings: params ``evaluat
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -18,18 +17,18 @@ import pandas as pd  # noqa: E402
 
 from nbae import font_study as fst  # noqa: E402
 from nbae.fileio import write_csv  # noqa: E402
+from nbae.params import ParamsError, load_params, run_stage, stage_parser  # noqa: E402
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--params", default="params.yaml")
+    parser = stage_parser(__doc__)
     parser.add_argument("--data", default="data/font/font.npz")
     parser.add_argument("--model", default="models/font/model.npz")
     parser.add_argument("--history", default="results/font/train/history.csv")
     parser.add_argument("--figures", default="figures/font")
     parser.add_argument("--out", default="results/font")
     args = parser.parse_args(argv)
-    cfg = fst.eval_params(fst.load_params(args.params))
+    cfg = fst.eval_params(load_params(args.params))
     data = fst.load_font_set(args.data)
 
     from nbae import plots
@@ -39,8 +38,8 @@ def main(argv=None) -> int:
 
     ae = Autoencoder.load(args.model)
     if ae.latent_dim != 2:
-        raise fst.ParamsError(f"the latent map needs a 2-D latent space; {args.model} has "
-                              f"{ae.latent_dim} latent units")
+        raise ParamsError(f"the latent map needs a 2-D latent space; {args.model} has "
+                          f"{ae.latent_dim} latent units")
     history = fst.read_history(args.history)
     X, labels, pr = data["X"], data["labels"], data["pixel_range"]
     shape = fst.IMAGE_SHAPE
@@ -68,4 +67,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(fst.run_stage(main))
+    sys.exit(run_stage(main))

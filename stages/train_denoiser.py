@@ -8,7 +8,6 @@ glyph's wrong pixels every ``metric_every`` epochs), results/denoise/curve.csv (
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -18,16 +17,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from nbae import denoising as dn  # noqa: E402
 from nbae import font_study as fst  # noqa: E402
 from nbae.fileio import write_csv, write_json  # noqa: E402
+from nbae.params import load_params, run_stage, stage_parser  # noqa: E402
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--params", default="params.yaml")
+    parser = stage_parser(__doc__)
     parser.add_argument("--data", default="data/font/font.npz")
     parser.add_argument("--model", default="models/denoise/model.npz")
     parser.add_argument("--out", default="results/denoise")
     args = parser.parse_args(argv)
-    cfg = dn.train_params(fst.load_params(args.params))
+    cfg = dn.train_params(load_params(args.params))
     data = fst.load_font_set(args.data)
 
     ae, history = dn.train_denoiser(data, cfg)
@@ -47,4 +46,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(fst.run_stage(main))
+    sys.exit(run_stage(main))

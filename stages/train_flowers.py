@@ -10,7 +10,6 @@ Run from the repository root: ``python stages/train_flowers.py [--out DIR] [--mo
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -19,16 +18,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nbae import flower_study as fls  # noqa: E402
 from nbae.fileio import write_csv  # noqa: E402
+from nbae.params import load_params, run_stage, stage_parser  # noqa: E402
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--params", default="params.yaml")
+    parser = stage_parser(__doc__)
     parser.add_argument("--data", default="data/flowers/prepared/flowers.npz")
     parser.add_argument("--out", default="results/flowers/train")
     parser.add_argument("--model", default="models/flowers/model.npz")
     args = parser.parse_args(argv)
-    cfg = fls.train_config(fls.load_params(args.params))
+    cfg = fls.train_config(load_params(args.params))
     data = fls.load_flower_set(args.data)
 
     ae, history = fls.train_model(cfg, data)
@@ -45,4 +44,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(fls.run_stage(main))
+    sys.exit(run_stage(main))

@@ -9,7 +9,6 @@ Run from the repository root: ``python stages/train_font.py [--arch 7] [--out DI
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -18,17 +17,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nbae import font_study as fst  # noqa: E402
 from nbae.fileio import write_csv  # noqa: E402
+from nbae.params import load_params, run_stage, stage_parser  # noqa: E402
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--params", default="params.yaml")
+    parser = stage_parser(__doc__)
     parser.add_argument("--arch", default=None, help="architecture id (default: params arch)")
     parser.add_argument("--data", default="data/font/font.npz")
     parser.add_argument("--out", default="results/font/train")
     parser.add_argument("--model", default="models/font/model.npz")
     args = parser.parse_args(argv)
-    params = fst.load_params(args.params)
+    params = load_params(args.params)
     key, cfg = fst.arch_config(params, args.arch)
     tp = fst.train_params(params)
     data = fst.load_font_set(args.data)
@@ -47,4 +46,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(fst.run_stage(main))
+    sys.exit(run_stage(main))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nbae import denoising as dn
-from nbae.font_study import ParamsError
+from nbae.params import ParamsError
 
 GLYPHS = np.array([[0, 1, 1, 0], [1, 0, 0, 1], [1, 1, 1, 1]], dtype=float)
 

@@ -15,6 +15,7 @@ import yaml
 
 from nbae import flower_study as fls
 from nbae.model import Autoencoder
+from nbae.params import ParamsError, run_stage
 
 ROOT = Path(__file__).resolve().parents[1]
 SIDE = 6  # 6x6 "photos": 36 pixels
@@ -72,7 +73,7 @@ def test_train_config_applies_the_training_length():
     ({"flowers_arch": ARCH, "flowers_train": {"epoch": 3}}, "unknown"),
 ])
 def test_bad_train_params_raise_params_error(params, match):
-    with pytest.raises(fls.ParamsError, match=match):
+    with pytest.raises(ParamsError, match=match):
         fls.train_config(params)
 
 
@@ -93,22 +94,22 @@ def test_search_params_defaults_and_sorting():
     ({"epochs": 1.5}, "epochs"),
 ])
 def test_bad_search_params(section, match):
-    with pytest.raises(fls.ParamsError, match=match):
+    with pytest.raises(ParamsError, match=match):
         fls.search_params({"flowers_search": section})
 
 
 def test_navigate_params_checks_photos_and_dims():
     ok = fls.navigate_params({"flowers_navigate": {"photo": 5, "pairs": [[0, 5]]}}, 6, 3)
     assert ok["photo"] == 5 and ok["pairs"] == [[0, 5]]
-    with pytest.raises(fls.ParamsError, match=r"0\.\.5"):
+    with pytest.raises(ParamsError, match=r"0\.\.5"):
         fls.navigate_params({"flowers_navigate": {"photo": 6}}, n_photos=6)
-    with pytest.raises(fls.ParamsError, match=r"0\.\.5"):
+    with pytest.raises(ParamsError, match=r"0\.\.5"):
         fls.navigate_params({"flowers_navigate": {"pairs": [[0, 9]]}}, n_photos=6)
-    with pytest.raises(fls.ParamsError, match="latent units"):
+    with pytest.raises(ParamsError, match="latent units"):
         fls.navigate_params({"flowers_navigate": {"grid_dims": [0, 3]}}, 6, latent_dim=3)
-    with pytest.raises(fls.ParamsError, match="different"):
+    with pytest.raises(ParamsError, match="different"):
         fls.navigate_params({"flowers_navigate": {"grid_dims": [1, 1]}})
-    with pytest.raises(fls.ParamsError, match="pairs"):
+    with pytest.raises(ParamsError, match="pairs"):
         fls.navigate_params({"flowers_navigate": {"pairs": [1, 2]}})
     assert fls.navigate_params({"flowers_navigate": {"grid_span": None}})["grid_span"] is None
 
@@ -154,9 +155,9 @@ def test_metadata_survives_save_and_load(tmp_path, trained):
 
 
 def test_input_width_mismatch_is_a_params_error(data):
-    with pytest.raises(fls.ParamsError, match="set layers\\[0\\] to 36"):
+    with pytest.raises(ParamsError, match="set layers\\[0\\] to 36"):
         fls.train_model({**ARCH, "layers": [1024, 8, 2], "epochs": 1}, data)
-    with pytest.raises(fls.ParamsError, match="flowers_arch"):
+    with pytest.raises(ParamsError, match="flowers_arch"):
         fls.train_model({**ARCH, "activation": "swish", "epochs": 1}, data)
 
 
@@ -329,7 +330,7 @@ def workdir(tmp_path, data, monkeypatch):
 def test_stage_scripts_write_their_outputs(workdir, capsys):
     train, search, navigate = (load_stage(n) for n in ("train_flowers", "search_flowers",
                                                        "navigate_flowers"))
-    assert fls.run_stage(train.main, []) == 0
+    assert run_stage(train.main, []) == 0
     summary = json.loads(Path("results/flowers/train/summary.json").read_text())
     assert summary["epochs"] == 60
     hist = pd.read_csv("results/flowers/train/history.csv")
@@ -338,14 +339,14 @@ def test_stage_scripts_write_their_outputs(workdir, capsys):
     ae = Autoencoder.load("models/flowers/model.npz")
     assert ae.latent_dim == 3 and ae.metadata["dataset"] == "flowers"
 
-    assert fls.run_stage(search.main, []) == 0
+    assert run_stage(search.main, []) == 0
     s = json.loads(Path("results/flowers/search/summary.json").read_text())
     assert set(s["best_loss"]) == {"1", "3"} and s["threshold"] == 0.5
     assert s["smallest_latent_dim"] == fls.smallest_size(
         pd.read_csv("results/flowers/search/latent_search.csv"), 0.5)
     assert Path("figures/flowers/latent_search.png").stat().st_size > 0
 
-    assert fls.run_stage(navigate.main, []) == 0
+    assert run_stage(navigate.main, []) == 0
     for name in ("error_curve", "reconstructions", "latent_grid", "transitions", "generated"):
         assert Path(f"figures/flowers/{name}.png").stat().st_size > 0, name
     codes = pd.read_csv("results/flowers/latent_codes.csv")
@@ -359,11 +360,11 @@ def test_stage_errors_are_one_line(workdir, capsys):
     params = yaml.safe_load(Path("params.yaml").read_text())
     params["flowers_train"]["epochs"] = -1
     Path("params.yaml").write_text(yaml.safe_dump(params))
-    assert fls.run_stage(train.main, []) == 2
+    assert run_stage(train.main, []) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: params flowers_train.epochs") and err.count("\n") == 1
-    assert fls.run_stage(train.main, ["--data", "nowhere.npz"]) in (1, 2)
-    assert fls.run_stage(navigate.main, []) == 1  # no model yet
+    assert run_stage(train.main, ["--data", "nowhere.npz"]) in (1, 2)
+    assert run_stage(navigate.main, []) == 1  # no model yet
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.strip().count("\n") == 1
 

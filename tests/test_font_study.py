@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from nbae import font_study as fst
+from nbae.params import ParamsError
 
 FONT_H = Path(__file__).resolve().parents[1] / "data" / "font.h"
 
@@ -63,17 +64,17 @@ def test_arch_config_lookup_and_seed():
     (_params(train_font={"speed": 1}), "unknown setting"),
 ])
 def test_arch_config_errors(params, match):
-    with pytest.raises(fst.ParamsError, match=match):
+    with pytest.raises(ParamsError, match=match):
         fst.arch_config(params)
 
 
 def test_font_and_eval_params():
     assert fst.font_params({})["encoding"] == "binary"
-    with pytest.raises(fst.ParamsError, match="encoding"):
+    with pytest.raises(ParamsError, match="encoding"):
         fst.font_params({"font": {"encoding": "ternary"}})
     cfg = fst.eval_params({"evaluate_font": {"transitions": [["k", "h"]]}})
     assert cfg["transitions"] == [["k", "h"]] and cfg["steps"] == 9
-    with pytest.raises(fst.ParamsError, match="pairs"):
+    with pytest.raises(ParamsError, match="pairs"):
         fst.eval_params({"evaluate_font": {"transitions": ["kh"]}})
 
 
@@ -124,7 +125,7 @@ def test_save_run(tmp_path, run, data):
 
 
 def test_bad_training_setting_is_a_params_error(data):
-    with pytest.raises(fst.ParamsError, match="lr"):
+    with pytest.raises(ParamsError, match="lr"):
         fst.train_architecture(dict(TINY, lr=-1), data, arch="x")
 
 
@@ -158,24 +159,3 @@ def test_transitions(run, data):
     assert rows[0][2].shape == (5, 35)
     with pytest.raises(ValueError, match="not in the font"):
         fst.transitions(ae, data, [["k", "K"]])
-
-
-def test_run_stage_exit_codes(capsys):
-    def bad_params(argv):
-        raise fst.ParamsError("params x is wrong")
-
-    def broken(argv):
-        raise ValueError("file.npz: not found")
-
-    def diverged(argv):
-        from nbae.model import TrainingDiverged
-
-        raise TrainingDiverged("loss became NaN")
-
-    assert fst.run_stage(bad_params) == 2
-    assert fst.run_stage(broken) == 1
-    assert fst.run_stage(diverged) == 1
-    assert fst.run_stage(lambda argv: 0) == 0
-    err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["error: params x is wrong", "error: file.npz: not found",
-                   "error: training diverged: loss became NaN"]

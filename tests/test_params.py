@@ -1,0 +1,78 @@
+"""nbae.params: the params.yaml helpers and stage exit codes shared by the studies."""
+
+from __future__ import annotations
+
+import pytest
+
+from nbae import denoising as dn
+from nbae import flower_study as fls
+from nbae import font_study as fst
+from nbae.params import ParamsError, integer, load_params, run_stage, section
+
+
+def test_run_stage_exit_codes(capsys):
+    def bad_params(argv):
+        raise ParamsError("params x is wrong")
+
+    def broken(argv):
+        raise ValueError("file.npz: not found")
+
+    def diverged(argv):
+        from nbae.model import TrainingDiverged
+
+        raise TrainingDiverged("loss became NaN")
+
+    assert run_stage(bad_params) == 2
+    assert run_stage(broken) == 1
+    assert run_stage(diverged) == 1
+    assert run_stage(lambda argv: 0) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: params x is wrong", "error: file.npz: not found",
+                   "error: training diverged: loss became NaN"]
+
+
+def test_runtime_errors_print_one_line(capsys):
+    def broken(argv):
+        raise ValueError("first line\n  second line")
+
+    assert run_stage(broken) == 1
+    assert capsys.readouterr().err == "error: first line second line\n"
+
+
+@pytest.mark.parametrize("check", [
+    lambda: fst.train_params({"train_font": {"metric_every": 0}}),
+    lambda: fls.train_params({"flowers_train": {"epochs": 0}}),
+    lambda: dn.train_params({"denoise": {"copies": 0}}),
+])
+def test_every_study_raises_the_shared_params_error(check):
+    with pytest.raises(ParamsError) as info:
+        check()
+    assert type(info.value) is ParamsError
+
+
+def test_section_defaults_and_unknown_settings():
+    assert section({}, "s", {"a": 1, "b": 2}) == {"a": 1, "b": 2}
+    assert section({"s": {"b": 3}}, "s", {"a": 1, "b": 2}) == {"a": 1, "b": 3}
+    with pytest.raises(ParamsError, match=r"unknown setting\(s\) \['c'\]"):
+        section({"s": {"c": 3}}, "s", {"a": 1})
+    with pytest.raises(ParamsError, match="must be a mapping"):
+        section({"s": [1]}, "s", {"a": 1})
+
+
+def test_integer_rejects_bools_and_small_values():
+    assert integer(3, "x.y", 1) == 3
+    for bad in (True, 0, 1.5, "2"):
+        with pytest.raises(ParamsError, match=r"params x\.y must be an integer >= 1"):
+            integer(bad, "x.y", 1)
+
+
+def test_load_params_errors(tmp_path):
+    with pytest.raises(ParamsError, match="file not found"):
+        load_params(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: [1,\n")
+    with pytest.raises(ParamsError, match="not valid YAML"):
+        load_params(bad)
+    bad.write_text("- 1\n")
+    with pytest.raises(ParamsError, match="mapping of sections"):
+        load_params(bad)

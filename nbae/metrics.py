@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["binarize", "pixel_errors", "summarize_pixel_errors"]
+__all__ = ["binarize", "check_pixel_range", "pixel_errors", "summarize_pixel_errors"]
 
 
-def _midpoint(pixel_range) -> float:
+def check_pixel_range(pixel_range) -> tuple[float, float]:
+    """``(low, high)`` as floats; ``ValueError`` unless it is a pair with ``low < high``."""
     try:
         low, high = (float(v) for v in pixel_range)
     except (TypeError, ValueError):
         raise ValueError(f"pixel_range must be a (low, high) pair, got {pixel_range!r}") from None
     if not low < high:
         raise ValueError(f"pixel_range must have low < high, got {pixel_range!r}")
+    return low, high
+
+
+def _midpoint(pixel_range) -> float:
+    low, high = check_pixel_range(pixel_range)
     return (low + high) / 2.0
 
 

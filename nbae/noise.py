@@ -21,19 +21,11 @@ import numbers
 
 import numpy as np
 
+from nbae.metrics import check_pixel_range
+
 __all__ = ["NOISE_KINDS", "add_noise", "noisy_copies"]
 
 NOISE_KINDS = ("flip", "gaussian", "mask")
-
-
-def _check_range(pixel_range) -> tuple[float, float]:
-    try:
-        low, high = (float(v) for v in pixel_range)
-    except (TypeError, ValueError):
-        raise ValueError(f"pixel_range must be a (low, high) pair, got {pixel_range!r}") from None
-    if not low < high:
-        raise ValueError(f"pixel_range must have low < high, got {pixel_range!r}")
-    return low, high
 
 
 def _check_level(kind: str, level) -> float:
@@ -96,7 +88,7 @@ def add_noise(X, kind: str, level: float, seed=None, rng=None, pixel_range=(0, 1
     ``level == 0`` returns an exact copy. The result is float (float32 stays float32).
     """
     level = _check_level(kind, level)
-    low, high = _check_range(pixel_range)
+    low, high = check_pixel_range(pixel_range)
     generator = _make_rng(seed, rng)
     out = _float_copy(X)
     if level == 0.0:
@@ -123,7 +115,7 @@ def noisy_copies(X, levels, copies: int, kind: str, seed=None, pixel_range=(0, 1
         _check_level(kind, float(level))
     if isinstance(copies, bool) or not isinstance(copies, numbers.Integral) or copies < 1:
         raise ValueError(f"copies must be a positive integer, got {copies!r}")
-    low, high = _check_range(pixel_range)
+    low, high = check_pixel_range(pixel_range)
     rng = _make_rng(seed, None)
 
     n = clean.shape[0]

@@ -566,7 +566,7 @@ def plot_pairs(left, right, image_shape, pixel_range, path, left_title: str = "l
             ratios += [1, 1] + ([0.25] if p < per_row - 1 else [])
         gs = fig.add_gridspec(nrows, len(ratios), width_ratios=ratios, wspace=0.08,
                               hspace=hspace, left=0.02, right=0.98, bottom=0.02,
-                              top=1 - 0.35 / fig.get_figheight())
+                              top=1 - (0.35 + title_h) / fig.get_figheight())
         for i in range(len(left)):
             r, p = divmod(i, per_row)
             la = fig.add_subplot(gs[r, 3 * p])
@@ -577,13 +577,15 @@ def plot_pairs(left, right, image_shape, pixel_range, path, left_title: str = "l
             ra.set_title(right_title, fontsize=8, **_TXT)
             if captions is not None:
                 ra.set_xlabel(captions[i], fontsize=8, **_TXT)
-        if title:
-            fig.suptitle(title, **_TXT)
+        if title:  # in its own band above the first row's column titles
+            fig.suptitle(title, y=1 - 0.06 / fig.get_figheight(), va="top", **_TXT)
 
     cw, ch = _cell(shape, 0.8 if max(shape) <= 16 else 1.3)
     hspace = (0.55 if captions is not None else 0.3) / ch  # room for titles and captions
+    title_h = 0.22 if title else 0.0  # inches
     units = 2 * per_row + 0.25 * (per_row - 1)
-    _render(build, path, figsize=(units * cw * 1.08 / 0.96, nrows * ch * (1 + hspace) + 0.4))
+    _render(build, path, figsize=(units * cw * 1.08 / 0.96,
+                                  nrows * ch * (1 + hspace) + 0.4 + title_h))
 
 
 # --------------------------------------------------------------------------------------------

@@ -291,3 +291,24 @@ def test_existing_file_survives_failed_rewrite(tmp_path):
         plots.plot_image_grid(GLYPHS[:4], FONT, (0, 2, 3), p)
     assert p.read_bytes() == before
     assert [q.name for q in tmp_path.iterdir()] == ["out.png"]
+
+
+def test_plot_pairs_title_clears_the_column_titles(tmp_path, monkeypatch):
+    boxes = {}
+
+    def measure_then_save(fig, path):  # the figure is cleared once saved
+        renderer = fig.canvas.get_renderer()
+        fig.canvas.draw()
+        boxes["title"] = fig._suptitle.get_window_extent(renderer)
+        boxes["labels_top"] = max(ax.title.get_window_extent(renderer).y1 for ax in fig.axes)
+        boxes["fig_top"] = fig.bbox.y1
+        save(fig, path)
+
+    save = plots.save_figure
+    monkeypatch.setattr(plots, "save_figure", measure_then_save)
+    a = RNG.uniform(-1, 1, (12, 1024))  # the layout of navigate_flowers' generated.png
+    plots.plot_pairs(a, a, (32, 32), (-1, 1), tmp_path / "p.png", "generated", "nearest photo",
+                     captions=[f"nearest #{i}, rms 0.1" for i in range(12)], title="A title")
+    assert boxes["title"].y0 > boxes["labels_top"]  # no overlap with "generated" etc.
+    assert boxes["title"].y1 <= boxes["fig_top"]
+    _png(tmp_path / "p.png")

@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import shutil
-import subprocess
-import sys
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -25,8 +22,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from repo_utils import commit_all, copy_project, dvc_executable, init_repo, project_env, run
 
-ROOT = Path(__file__).resolve().parents[1]
 SUBSET = Path(__file__).resolve().parents[2] / "shared/data/oxford102-subset"
 SUBSET_TGZ = {"md5": "5ba51d58c607f343a1f3b3ea985df90d", "size": 13459804}
 TARGETS = ["navigate_flowers", "search_flowers"]
@@ -39,14 +36,6 @@ if not (SUBSET / "102flowers.tgz").is_file():
     pytest.skip(f"flower subset not found at {SUBSET}", allow_module_level=True)
 if shutil.which("git") is None:
     pytest.skip("git is not installed", allow_module_level=True)
-
-
-def _run(args, cwd, env, check=True):
-    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(map(str, args))} failed ({proc.returncode}):\n"
-                             f"{proc.stdout}\n{proc.stderr}")
-    return proc
 
 
 class _Quiet(SimpleHTTPRequestHandler):
@@ -80,34 +69,13 @@ def _tiny_params(path: Path, base_url: str) -> None:
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory, mirror):
-    dvc = Path(sys.executable).with_name("dvc")
-    if not dvc.exists():
-        pytest.skip("dvc is not installed next to this Python")
+    dvc = dvc_executable()
     work = tmp_path_factory.mktemp("flowers")
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in ("nbae", "stages"):
-        shutil.copytree(ROOT / name, work / name, ignore=ignore)
-    (work / "data" / "flowers").mkdir(parents=True)
-    shutil.copy2(ROOT / "data" / "font.h", work / "data" / "font.h")
-    shutil.copy2(ROOT / "data" / "flowers" / ".gitignore", work / "data" / "flowers")
-    for name in ("dvc.yaml", "params.yaml", ".dvcignore", "pyproject.toml"):
-        if (ROOT / name).exists():
-            shutil.copy2(ROOT / name, work / name)
-    (work / ".dvc").mkdir()
-    shutil.copy2(ROOT / ".dvc" / "config", work / ".dvc" / "config")
-    (work / ".dvc" / ".gitignore").write_text("/config.local\n/tmp\n/cache\n")
+    copy_project(work, extra=["data/flowers/.gitignore"])
     _tiny_params(work / "params.yaml", mirror)
-
-    env = dict(os.environ, DVC_NO_ANALYTICS="1", GIT_TERMINAL_PROMPT="0",
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    env.pop("NUMBA_DISABLE_JIT", None)
-    git = ["git", "-c", "init.defaultBranch=main"]
-    _run([*git, "init", "-q"], work, env)
-    _run(["git", "config", "user.name", "nbae test"], work, env)
-    _run(["git", "config", "user.email", "test@example.invalid"], work, env)
-    _run(["git", "add", "-A"], work, env)
-    _run(["git", "commit", "-q", "-m", "project"], work, env)
-    first = _run([str(dvc), "repro", *TARGETS], work, env)
+    env = project_env()
+    init_repo(work, env)
+    first = run([str(dvc), "repro", *TARGETS], work, env)
     return {"dir": work, "env": env, "dvc": str(dvc), "first": first, "mirror": mirror}
 
 
@@ -156,34 +124,33 @@ def test_archive_stays_out_of_cache_and_git(repo):
     assert raw["path"] == "data/flowers/raw"
     cached = [p for p in (w / ".dvc" / "cache").rglob("*") if p.is_file()]
     assert all(p.stat().st_size < SUBSET_TGZ["size"] for p in cached)
-    ignored = _run(["git", "check-ignore", "data/flowers/raw/102flowers.tgz"], w, repo["env"],
-                   check=False)
+    ignored = run(["git", "check-ignore", "data/flowers/raw/102flowers.tgz"], w, repo["env"],
+                  check=False)
     assert ignored.returncode == 0, "the downloaded archive must be ignored by git"
 
 
 def test_dvc_shows_flower_metrics_and_plots(repo):
     w, env, dvc = repo["dir"], repo["env"], repo["dvc"]
-    shown = json.loads(_run([dvc, "metrics", "show", "--json"], w, env).stdout)
+    shown = json.loads(run([dvc, "metrics", "show", "--json"], w, env).stdout)
     files = next(iter(shown.values()))["data"]
     assert {"results/flowers/train/summary.json",
             "results/flowers/search/summary.json"} <= set(files)
-    plots = _run([dvc, "plots", "show", "--json"], w, env).stdout
+    plots = run([dvc, "plots", "show", "--json"], w, env).stdout
     assert "results/flowers/train/curve.csv" in plots
 
 
 def test_nothing_left_to_do_then_an_experiment(repo):
     w, env, dvc = repo["dir"], repo["env"], repo["dvc"]
-    again = _run([dvc, "repro", *TARGETS], w, env)
+    again = run([dvc, "repro", *TARGETS], w, env)
     assert "Running stage" not in again.stdout
-    _run(["git", "add", "-A"], w, env)
-    _run(["git", "commit", "-q", "-m", "results"], w, env)
-    _run([dvc, "exp", "run", "-S", "flowers_train.epochs=12", *TARGETS], w, env)
+    commit_all(w, env, "results")
+    run([dvc, "exp", "run", "-S", "flowers_train.epochs=12", *TARGETS], w, env)
     s = json.loads((w / "results/flowers/train/summary.json").read_text())
     assert s["epochs"] == 12
-    refs = _run(["git", "for-each-ref", "--format=%(refname)", "refs/exps"], w, env).stdout
+    refs = run(["git", "for-each-ref", "--format=%(refname)", "refs/exps"], w, env).stdout
     exps = [r for r in refs.split() if not r.startswith("refs/exps/exec/")]
     assert len(exps) == 1
-    tree = _run(["git", "ls-tree", "-r", "--name-only", exps[0]], w, env).stdout.split()
+    tree = run(["git", "ls-tree", "-r", "--name-only", exps[0]], w, env).stdout.split()
     # cache: false outputs are committed into the experiment, so the archive must be ignored
     assert "results/flowers/train/summary.json" in tree
     assert not [f for f in tree if f.startswith("data/flowers/raw")]

@@ -9,31 +9,20 @@ metrics are checked, ``dvc exp run -S arch=2`` retrains another architecture, an
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from repo_utils import commit_all, copy_project, dvc_executable, init_repo, project_env, run
 
-ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ["evaluate_font", "compare_font", "evaluate_denoising"]
 
 pytestmark = pytest.mark.slow
 
 if shutil.which("git") is None:
     pytest.skip("git is not installed", allow_module_level=True)
-
-
-def _run(args, cwd, env, check=True):
-    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(map(str, args))} failed ({proc.returncode}):\n"
-                             f"{proc.stdout}\n{proc.stderr}")
-    return proc
 
 
 def _tiny_params(path: Path) -> None:
@@ -52,33 +41,13 @@ def _tiny_params(path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
-    dvc = Path(sys.executable).with_name("dvc")
-    if not dvc.exists():
-        pytest.skip("dvc is not installed next to this Python")
+    dvc = dvc_executable()
     work = tmp_path_factory.mktemp("pipeline")
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in ("nbae", "stages"):
-        shutil.copytree(ROOT / name, work / name, ignore=ignore)
-    (work / "data").mkdir()
-    shutil.copy2(ROOT / "data" / "font.h", work / "data" / "font.h")
-    for name in ("dvc.yaml", "params.yaml", ".dvcignore", "pyproject.toml"):
-        if (ROOT / name).exists():
-            shutil.copy2(ROOT / name, work / name)
-    (work / ".dvc").mkdir()
-    shutil.copy2(ROOT / ".dvc" / "config", work / ".dvc" / "config")
-    (work / ".dvc" / ".gitignore").write_text("/config.local\n/tmp\n/cache\n")
+    copy_project(work)
     _tiny_params(work / "params.yaml")
-
-    env = dict(os.environ, DVC_NO_ANALYTICS="1", GIT_TERMINAL_PROMPT="0",
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    env.pop("NUMBA_DISABLE_JIT", None)
-    git = ["git", "-c", "init.defaultBranch=main"]
-    _run([*git, "init", "-q"], work, env)
-    _run(["git", "config", "user.name", "nbae test"], work, env)
-    _run(["git", "config", "user.email", "test@example.invalid"], work, env)
-    _run(["git", "add", "-A"], work, env)
-    _run(["git", "commit", "-q", "-m", "project"], work, env)
-    first = _run([str(dvc), "repro", *TARGETS], work, env)
+    env = project_env()
+    init_repo(work, env)
+    first = run([str(dvc), "repro", *TARGETS], work, env)
     return {"dir": work, "env": env, "dvc": str(dvc), "first": first}
 
 
@@ -116,24 +85,23 @@ def test_repro_outputs(repo):
 
 def test_dvc_shows_metrics_and_plots(repo):
     w, env, dvc = repo["dir"], repo["env"], repo["dvc"]
-    shown = json.loads(_run([dvc, "metrics", "show", "--json"], w, env).stdout)
+    shown = json.loads(run([dvc, "metrics", "show", "--json"], w, env).stdout)
     files = next(iter(shown.values()))["data"]
     assert {"results/font/train/summary.json", "results/font/arch/7/summary.json",
             "results/denoise/metrics.json", "results/denoise/train_summary.json"} <= set(files)
-    plots = _run([dvc, "plots", "show", "--json"], w, env).stdout
+    plots = run([dvc, "plots", "show", "--json"], w, env).stdout
     for name in ("font_training_error", "font_architectures", "denoise_restored"):
         assert name in plots
 
 
 def test_experiment_and_nothing_left_to_do(repo):
     w, env, dvc = repo["dir"], repo["env"], repo["dvc"]
-    _run(["git", "add", "-A"], w, env)
-    _run(["git", "commit", "-q", "-m", "results"], w, env)
-    _run([dvc, "exp", "run", "-S", "arch=2", "train_font", "evaluate_font"], w, env)
+    commit_all(w, env, "results")
+    run([dvc, "exp", "run", "-S", "arch=2", "train_font", "evaluate_font"], w, env)
     s = json.loads((w / "results/font/train/summary.json").read_text())
     assert s["arch"] == "2"
-    shown = _run([dvc, "exp", "show", "--json"], w, env).stdout
+    shown = run([dvc, "exp", "show", "--json"], w, env).stdout
     assert "max_pixel_error" in shown
-    again = _run([dvc, "repro", *TARGETS], w, env)
+    again = run([dvc, "repro", *TARGETS], w, env)
     assert "Running stage" not in again.stdout
     assert "up to date" in again.stdout.lower()

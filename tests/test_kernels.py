@@ -21,6 +21,18 @@ def test_fast_tanh_within_two_ulp_of_numpy():
     np.testing.assert_allclose(y32, np.tanh(x[:-1].astype(np.float32)), rtol=2e-7, atol=1e-37)
 
 
+def test_fast_sigmoid_within_three_ulp_of_exp_formula():
+    x = np.concatenate([np.linspace(-800, 800, 400001), np.linspace(-40, 40, 400001),
+                        [0.0, -0.0, 745.0, -745.0, -1e308, 1e308]])
+    y = x.copy()
+    k.sigmoid_inplace(y)
+    with np.errstate(over="ignore", invalid="ignore"):  # np.where evaluates both branches
+        expect = np.where(x >= 0, 1 / (1 + np.exp(-x)), np.exp(x) / (1 + np.exp(x)))
+    ulps = np.abs(y - expect) / np.spacing(np.maximum(np.abs(expect), 5e-324))
+    assert ulps.max() <= 3.0
+    assert y.min() >= 0 and y.max() <= 1
+
+
 @pytest.mark.parametrize("name", ["identity", "tanh", "sigmoid", "relu", "leaky_relu",
                                   "softmax"])
 def test_activation_kernels_match_reference(name):
@@ -82,3 +94,21 @@ def test_three_optimizer_steps_match_reference(opt, name):
         k.optimizer_step(theta, g, s1, s2, opt, hp, t)
         ref_opt.step(expect, [g])
     np.testing.assert_allclose(theta, expect[0], rtol=1e-13, atol=1e-15)
+
+
+def test_views_share_memory_and_outlive_their_source():
+    from numba import njit
+
+    @njit
+    def make(n):
+        flat = np.arange(n * 1.0)  # only the views keep this alive after return
+        return k.view2d(flat, 2, 3, 4), k.view1d(k.view2d(flat, 0, 2, 5))
+
+    v2, v1 = make(20)
+    np.testing.assert_array_equal(v2, np.arange(2.0, 14.0).reshape(3, 4))
+    np.testing.assert_array_equal(v1, np.arange(10.0))
+    assert v2.flags.c_contiguous and v1.flags.c_contiguous
+
+    flat = np.zeros(12)
+    k.view2d(flat, 6, 2, 3)[1, 2] = 7.0  # writes go through to the source
+    assert flat[11] == 7.0

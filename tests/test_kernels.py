@@ -109,6 +109,10 @@ def test_views_share_memory_and_outlive_their_source():
     np.testing.assert_array_equal(v1, np.arange(10.0))
     assert v2.flags.c_contiguous and v1.flags.c_contiguous
 
+    @njit
+    def write(flat):
+        k.view2d(flat, 6, 2, 3)[1, 2] = 7.0
+
     flat = np.zeros(12)
-    k.view2d(flat, 6, 2, 3)[1, 2] = 7.0  # writes go through to the source
-    assert flat[11] == 7.0
+    write(flat)  # writes go through to the source
+    assert flat[11] == 7.0 and flat.sum() == 7.0

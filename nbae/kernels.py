@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 from llvmlite import ir as llvm_ir
+from numba import config as numba_config
 from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
@@ -106,6 +107,14 @@ def view1d(typingctx, arr):
     return retty(arr), codegen
 
 
+if numba_config.DISABLE_JIT:  # NUMBA_DISABLE_JIT=1 (coverage, debugging): plain NumPy views
+    def view2d(flat, offset, rows, cols):  # noqa: F811
+        return flat[offset:offset + rows * cols].reshape(rows, cols)
+
+    def view1d(arr):  # noqa: F811
+        return arr.reshape(-1)
+
+
 # ---------------------------------------------------------------------------------------------
 # random numbers: splitmix64, so that shuffling and noise are reproducible from one state word
 # and independent of NumPy's and Numba's global generators.
@@ -160,6 +169,11 @@ def _f64_from_bits(typingctx, bits):
     def codegen(context, builder, signature, args):
         return builder.bitcast(args[0], llvm_ir.DoubleType())
     return types.float64(types.int64), codegen
+
+
+if numba_config.DISABLE_JIT:
+    def _f64_from_bits(bits):  # noqa: F811
+        return np.int64(bits).view(np.float64)
 
 
 @njit(inline="always")

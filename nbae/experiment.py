@@ -75,6 +75,21 @@ def fit_from_config(ae, cfg: dict, X, Y=None, where: str = "config", **overrides
     return history
 
 
+def describe(cfg: dict) -> str:
+    """One-line summary of a config, e.g. ``35-25-15-5-2 tanh/sigmoid bce adam lr=0.0005 batch=5``.
+
+    Defaults are those of :class:`~nbae.Autoencoder` and ``fit``; the dtype is named only when
+    it is not float64.
+    """
+    act = cfg.get("activation", "tanh")
+    act = act if isinstance(act, str) else "/".join(act)
+    dtype = cfg.get("dtype", "float64")
+    return (f"{'-'.join(str(s) for s in cfg['layers'])} {act}/"
+            f"{cfg.get('output_activation', 'sigmoid')} {cfg.get('loss', 'mse')} "
+            f"{cfg.get('optimizer', 'adam')} lr={cfg.get('lr', 1e-3)} "
+            f"batch={cfg.get('batch_size', 5)}" + ("" if dtype == "float64" else f" {dtype}"))
+
+
 def latent_stats(ae, X) -> dict:
     """Mean and covariance of the latent codes of ``X`` (plain lists, JSON-ready)."""
     Z = np.asarray(ae.encode(X), dtype=np.float64)

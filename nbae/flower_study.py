@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nbae.experiment import check_config, fit_from_config, model_from_config
+from nbae.experiment import check_config, describe, fit_from_config, model_from_config
 from nbae.fileio import write_csv, write_json
 from nbae.params import ParamsError, integer, integer_list, number, section
 
@@ -182,15 +182,6 @@ def with_latent(cfg: dict, k: int) -> dict:
     if cfg.get("decoder"):
         out["decoder"] = [int(k)] + list(cfg["decoder"][1:])
     return out
-
-
-def describe(cfg: dict) -> str:
-    """Short description, e.g. ``1024-512-256-64-6 tanh/tanh mse adam lr=0.001 batch=20``."""
-    act = cfg.get("activation", "tanh")
-    act = act if isinstance(act, str) else "/".join(act)
-    return (f"{'-'.join(str(s) for s in cfg['layers'])} {act}/{cfg.get('output_activation')} "
-            f"{cfg.get('loss', 'mse')} {cfg.get('optimizer', 'adam')} lr={cfg.get('lr', 1e-3)} "
-            f"batch={cfg.get('batch_size', 5)} {cfg.get('dtype', 'float64')}")
 
 
 def build_model(cfg: dict, data: dict, where: str = "flowers_arch"):

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nbae.experiment import check_config, fit_from_config, model_from_config
+from nbae.experiment import check_config, describe, fit_from_config, model_from_config
 from nbae.fileio import atomic_path, write_csv, write_json
 from nbae.metrics import pixel_errors, summarize_pixel_errors
 from nbae.params import ParamsError, integer, section
@@ -178,15 +178,6 @@ def train_architecture(cfg: dict, data: dict, metric_every: int = 1000, max_wron
     except ValueError as exc:  # a training setting the model rejects (lr, batch_size...)
         raise ParamsError(str(exc)) from None
     return ae, history
-
-
-def describe(cfg: dict) -> str:
-    """Short human description of an architecture, e.g. ``35-25-15-5-2 tanh adam lr=0.001``."""
-    act = cfg.get("activation", "tanh")
-    act = act if isinstance(act, str) else "/".join(act)
-    return (f"{'-'.join(str(s) for s in cfg['layers'])} {act} {cfg.get('loss', 'mse')} "
-            f"{cfg.get('optimizer', 'adam')} lr={cfg.get('lr', 1e-3)} "
-            f"batch={cfg.get('batch_size', 5)}")
 
 
 def run_summary(ae, history: pd.DataFrame, data: dict, max_wrong: int = 1,

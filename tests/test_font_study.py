@@ -106,7 +106,7 @@ def test_run_summary_matches_pixel_errors(run, data):
     assert s["max_pixel_error"] == err.max() and s["glyphs_over"] == (err > 1).sum()
     assert s["epochs"] == 20 and s["steps"] == 20 * 4
     assert s["lowest_loss"] <= s["final_loss"] and 1 <= s["lowest_loss_epoch"] <= 20
-    assert s["description"].startswith("35-6-2 tanh mse adam")
+    assert s["description"].startswith("35-6-2 tanh/sigmoid mse adam")
     wrong = dict(item.split(":") for item in s["wrong_glyphs"].split())
     assert sum(map(int, wrong.values())) == err.sum()
     table = fst.per_glyph_table(ae, data)

@@ -22,7 +22,7 @@ import numpy as np
 MODEL_KEYS = ("layers", "activation", "latent_activation", "output_activation", "decoder", "loss",
               "init", "leaky_slope", "seed", "dtype")
 FIT_KEYS = ("epochs", "batch_size", "optimizer", "lr", "shuffle", "momentum", "betas", "eps",
-            "weight_decay", "restore_best", "patience", "min_delta", "input_noise")
+            "weight_decay", "restore_best", "patience", "min_delta", "input_noise", "epoch_loss")
 # keys a config may carry for people (and for stages) that do not reach the model
 INFO_KEYS = ("name", "description", "note")
 

@@ -575,16 +575,39 @@ def predict(theta, X, sizes, w_off, b_off, acts, slope, l0, l1, chunk):
 
 
 @njit(**_JIT)
+def dataset_loss(theta, X, Y, sizes, w_off, b_off, a_off, acts, slope, loss_code, batch, buf,
+                 scratch):
+    """Mean loss over all rows of ``X``, forward passes of ``batch`` rows in the given buffers."""
+    n = X.shape[0]
+    L = acts.size
+    d_in = sizes[0]
+    d_out = sizes[L]
+    total = 0.0
+    for start in range(0, n, batch):
+        B = min(batch, n - start)
+        A0 = view2d(buf, 0, B, d_in)
+        A0[:, :] = X[start:start + B]
+        forward(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, 0, L)
+        out = view2d(buf, a_off[L], B, d_out)
+        total += loss_and_output_grad(out, Y[start:start + B], loss_code,
+                                      view2d(scratch, 0, B, d_out)) * B
+    return total / n
+
+
+@njit(**_JIT)
 def train_epochs(theta, grad, s1, s2, best_theta, X, Y, sizes, w_off, b_off, a_off, acts, slope,
                  loss_code, opt, hp, step, batch, n_epochs, shuffle, perm, rng,
                  noise, noise_level, lo, hi, buf, ybuf, d1, d2, losses, track,
-                 epoch0, patience, min_delta):
+                 epoch0, patience, min_delta, full_loss):
+    # full_loss: 0 for the running loss, else the rows per forward pass of the full-set loss
     """Run up to ``n_epochs`` epochs of mini-batch training entirely in compiled code.
 
     Each epoch optionally shuffles ``perm`` (state kept across calls, so chunked calls give the
     same result as one long call), then for every mini-batch (the last one may be smaller):
     gather rows, optionally corrupt the inputs, forward, loss, backward, optimizer step.
-    ``losses[e]`` receives the epoch's loss: the sample-weighted mean of its mini-batch losses.
+    ``losses[e]`` receives the epoch's loss: with ``full_loss``, the loss of the end-of-epoch
+    parameters on the whole training set (one extra forward pass, inputs uncorrupted), else the
+    sample-weighted mean of the epoch's mini-batch losses (each taken before its update).
 
     ``track`` holds the running state [best loss, best epoch, early-stopping reference, epochs
     without improvement]; whenever the epoch loss is a new minimum, ``theta`` is copied into
@@ -624,6 +647,12 @@ def train_epochs(theta, grad, s1, s2, best_theta, X, Y, sizes, w_off, b_off, a_o
             step[0] += 1
             optimizer_step(theta, grad, s1, s2, opt, hp, step[0])
         loss = total / n
+        if full_loss:
+            loss = dataset_loss(theta, X, Y, sizes, w_off, b_off, a_off, acts, slope, loss_code,
+                                full_loss, buf, d1)
+            if not np.isfinite(loss):
+                losses[e] = loss
+                return e + 1, STATUS_NONFINITE
         losses[e] = loss
         step[1] += 1
         if loss < track[0]:

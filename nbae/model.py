@@ -338,7 +338,8 @@ class Autoencoder:
             restore_best=True, patience=None, min_delta=0.0,
             metric: Callable | None = None, metric_every=100,
             callback: Callable | None = None, callback_every=100,
-            input_noise: dict | None = None, progress=False) -> pd.DataFrame:
+            input_noise: dict | None = None, epoch_loss="running",
+            progress=False) -> pd.DataFrame:
         """Train with mini-batch gradient descent; return the per-epoch history.
 
         Each epoch visits every sample once in mini-batches of ``batch_size`` (the last, partial
@@ -347,9 +348,13 @@ class Autoencoder:
         ``sgd`` (optional ``momentum``), ``adagrad`` (eps 1e-10), ``adam`` (``betas``, eps 1e-8,
         bias-corrected); ``weight_decay`` adds ``weight_decay * theta`` to the gradient.
 
-        The history's ``loss`` of an epoch is the sample-weighted mean of its mini-batch losses
-        (each measured before that batch's update). With ``restore_best`` the parameters at the
-        end of the lowest-loss epoch are restored when training ends. ``patience`` stops after
+        The history's ``loss`` of an epoch is, with ``epoch_loss="running"`` (the default, as in
+        most training loops), the sample-weighted mean of its mini-batch losses, each measured
+        before that batch's update; with ``epoch_loss="full"`` it is the loss of the parameters
+        at the end of the epoch on the whole training set (one extra forward pass per epoch,
+        without input noise), so the best epoch's loss is exactly that of the weights kept. With
+        ``restore_best`` the parameters at the end of the lowest-loss epoch are restored when
+        training ends. ``patience`` stops after
         that many epochs without the loss improving by more than ``min_delta``.
 
         ``metric(ae) -> dict`` is evaluated every ``metric_every`` epochs (and after the last)
@@ -388,11 +393,15 @@ class Autoencoder:
         metric_every = _count("metric_every", metric_every, 1)
         callback_every = _count("callback_every", callback_every, 1)
         noise_code, noise_level, lo, hi = self._noise_args(input_noise)
+        if epoch_loss not in ("running", "full"):
+            raise ValueError(f"epoch_loss must be 'running' or 'full', got {epoch_loss!r}")
 
         k = _kernels()
         n = X.shape[0]
         batch = min(batch_size, n)
-        a_off, buf, d1, d2 = self._buffers(batch)
+        # the full-set loss runs forward passes of up to 256 rows in the same buffers
+        eval_rows = min(n, max(batch, 256)) if epoch_loss == "full" else 0
+        a_off, buf, d1, d2 = self._buffers(max(batch, eval_rows))
         ybuf = np.zeros(batch * self.output_dim, dtype=self.dtype)
         grad = np.zeros_like(self._theta)
         s1 = np.zeros_like(self._theta)
@@ -420,6 +429,7 @@ class Autoencoder:
             "weight_decay": weight_decay, "restore_best": bool(restore_best),
             "patience": patience or None, "min_delta": min_delta, "seed": self.seed,
             "input_noise": dict(input_noise) if input_noise else None, "n_samples": n,
+            "epoch_loss": epoch_loss,
         }
 
         done = 0
@@ -440,7 +450,8 @@ class Autoencoder:
                     self._theta, grad, s1, s2, best_theta, X, Y, self._sizes, self._w_off,
                     self._b_off, a_off, self._acts, slope, loss_code, opt_code, hp, step, batch,
                     todo, bool(shuffle), perm, rng, noise_code, noise_level, lo, hi, buf, ybuf,
-                    d1, d2, losses[done:done + todo], track, done, patience, min_delta)
+                    d1, d2, losses[done:done + todo], track, done, patience, min_delta,
+                    eval_rows)
                 elapsed = time.perf_counter() - tc
                 done += ran
                 # the kernel tests only losses; an inf weight behind saturated units is caught here
@@ -548,7 +559,10 @@ class Autoencoder:
         """Write the model to ``path`` (.npz) atomically."""
         meta = {"nbae_version": __version__, "sizes": list(self.sizes),
                 "activations": list(self.activations), "config": self.config(),
-                "training": _jsonable(self.training), "metadata": _jsonable(self.metadata)}
+                "training": _jsonable(self.training), "metadata": _jsonable(self.metadata),
+                # fit() draws each call's shuffle/noise stream by its index: a loaded model
+                # continues training exactly as the saved one would have
+                "fit_calls": self._fits}
         save_model(path, meta, self._W, self._b)
 
     @classmethod
@@ -568,6 +582,7 @@ class Autoencoder:
         ae.weights = weights
         ae.biases = biases
         ae.training = meta.get("training") or {}
+        ae._fits = int(meta.get("fit_calls", 0))
         return ae
 
 

@@ -171,3 +171,33 @@ def test_interrupt_keeps_history_and_best_weights():
     assert ae.training["epochs_run"] == 20
     assert 1 <= ae.training["best_epoch"] <= 20
     assert ae.training["best_loss"] == pytest.approx(ae.history["loss"].min())
+
+
+def test_full_epoch_loss_is_the_loss_of_the_kept_weights():
+    X = _glyph_like(23)
+    ae = Autoencoder([10, 6, 2], seed=1)
+    h = ae.fit(X, epochs=30, batch_size=4, lr=0.05, epoch_loss="full")
+    assert ae.training["best_loss"] == pytest.approx(ae.loss(X), rel=1e-12)
+    # every epoch's value is the whole-set loss of that epoch's end weights: replay epoch 7
+    replay = Autoencoder([10, 6, 2], seed=1)
+    replay.fit(X, epochs=7, batch_size=4, lr=0.05, restore_best=False)
+    assert h["loss"].iloc[6] == pytest.approx(replay.loss(X), rel=1e-12)
+    # the extra evaluation does not change the training trajectory
+    running = Autoencoder([10, 6, 2], seed=1)
+    running.fit(X, epochs=30, batch_size=4, lr=0.05, restore_best=False)
+    again = Autoencoder([10, 6, 2], seed=1)
+    again.fit(X, epochs=30, batch_size=4, lr=0.05, restore_best=False, epoch_loss="full")
+    np.testing.assert_array_equal(running.get_params(), again.get_params())
+    with pytest.raises(ValueError, match="epoch_loss must be 'running' or 'full'"):
+        ae.fit(X, epochs=1, epoch_loss="exact")
+
+
+def test_refit_after_load_continues_like_the_original(tmp_path):
+    X = _glyph_like(20)
+    ae = Autoencoder([10, 6, 2], seed=5)
+    ae.fit(X, epochs=20, batch_size=3)
+    ae.save(tmp_path / "m.npz")
+    copy = Autoencoder.load(tmp_path / "m.npz")
+    ae.fit(X, epochs=20, batch_size=3)
+    copy.fit(X, epochs=20, batch_size=3)
+    np.testing.assert_array_equal(copy.get_params(), ae.get_params())

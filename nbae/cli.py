@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import click
@@ -30,12 +31,18 @@ class InputUsageError(click.UsageError):
 
 
 def _friendly(fn):
-    """Turn library exceptions into one-line click errors instead of tracebacks."""
+    """Turn library exceptions into one-line click errors instead of tracebacks.
+
+    NumPy's RuntimeWarnings (overflow in a diverging run, ...) are silenced: the commands
+    report what matters in their own one-line messages.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                return fn(*args, **kwargs)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:
@@ -82,7 +89,7 @@ def main():
 
 _MODEL_OPTS = ("layers", "activation", "latent_activation", "output_activation", "loss", "init",
                "seed", "dtype")
-_FIT_OPTS = ("optimizer", "lr", "batch_size", "epochs")
+_FIT_OPTS = ("optimizer", "lr", "batch_size", "epochs", "epoch_loss")
 
 
 def _validate_activation(ctx, param, value):
@@ -146,6 +153,10 @@ def _validate_layers(ctx, param, value):
               help="Learning rate.")
 @click.option("--batch-size", type=click.IntRange(min=1), show_default="5")
 @click.option("--epochs", type=click.IntRange(min=1), show_default="1000")
+@click.option("--epoch-loss", type=click.Choice(["running", "full"]), show_default="running",
+              help="Per-epoch loss in the history: the running mean of the mini-batch losses, "
+                   "or the whole training set's loss of the end-of-epoch weights (one more "
+                   "forward pass per epoch; the best epoch is then exact).")
 @click.option("--seed", type=click.IntRange(min=0), show_default="0",
               help="Seeds the initial weights and the shuffling.")
 @click.option("--dtype", type=click.Choice(["float64", "float32"]), show_default="float64")
@@ -175,6 +186,12 @@ def train(ctx, params_file, section, data, font_file, font_name, encoding, outpu
     if output.suffix.lower() != ".npz":
         raise InputUsageError(f"{output}: model files end in .npz")
     history = history or output.with_name(output.stem + ".history.csv")
+    if history.suffix.lower() != ".csv":
+        raise InputUsageError(f"{history}: history files end in .csv")
+    _check_writable(output)
+    _check_writable(history)
+    if _same_file(output, history):
+        raise InputUsageError(f"{history}: the history cannot be the model file")
     cfg, where = {}, "options"
     if section is not None or params_file is not None:
         params_file = params_file or Path("params.yaml")
@@ -238,8 +255,11 @@ def train(ctx, params_file, section, data, font_file, font_name, encoding, outpu
         ae.metadata["latent_stats"] = latent_stats(ae, ds.X)
     _save_trained(ae, output, history)
     t = ae.training
-    best = (f"best loss {t['best_loss']:.6g} at epoch {t['best_epoch']}"
+    kind = t.get("epoch_loss") or "running"
+    best = (f"best epoch {t['best_epoch']}, {kind} loss {t['best_loss']:.6g}"
             if t.get("best_loss") is not None else "no finite loss")
+    saved = ae.loss(ds.X)  # what the file holds, not the running mean of the best epoch
+    best += f"; loss of the saved weights {saved:.6g} on the training set"
     if interrupted:
         _echo_err(f"interrupted after {t['epochs_run']} of {epochs} epochs; saved the best "
                   f"weights ({best}) to {output}, history to {history}")
@@ -248,11 +268,67 @@ def train(ctx, params_file, section, data, font_file, font_name, encoding, outpu
         _echo_err(f"saved {output} ({best}, {t['seconds']:.1f} s); history {history}")
 
 
+def _check_writable(path: Path) -> None:
+    """Usage error naming ``path`` unless a file can be written there (checked before training).
+
+    The path must not be a directory or another non-regular file, and its folder must be an
+    existing directory we can create files in, or creatable below the nearest existing one.
+    """
+    import os
+    import tempfile
+
+    if path.is_dir():
+        raise InputUsageError(f"{path} is a directory")
+    if path.exists() and not path.is_file():
+        raise InputUsageError(f"{path}: not a regular file")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise InputUsageError(f"{path}: {folder} is not a directory")
+    try:  # the only reliable test (root, read-only mounts, /proc): create a file there
+        fd, probe = tempfile.mkstemp(prefix=".nbae-probe-", dir=folder)
+    except OSError as exc:
+        raise InputUsageError(f"{path}: cannot write in {folder} "
+                              f"({exc.strerror or type(exc).__name__})") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    return a.resolve() == b.resolve()
+
+
 def _save_trained(ae, output: Path, history: Path) -> None:
+    """Write the model and its history, both or neither; errors name the user's paths.
+
+    Both go to temporary files first; the model is renamed into place, then the history, and
+    if the history fails after that the model just written is removed again.
+    """
+    import contextlib
+
     from nbae import fileio
 
-    ae.save(output)
-    fileio.write_csv(history, ae.history)
+    target, moved = history, False
+    try:
+        with fileio.atomic_path(history) as tmp_history:
+            target = output
+            with fileio.atomic_path(output) as tmp_model:
+                ae.save(tmp_model)
+                target = history
+                ae.history.to_csv(tmp_history, index=False)
+                target = output
+            moved = True
+            target = history
+    except BaseException as exc:
+        if moved:
+            with contextlib.suppress(OSError):
+                output.unlink()
+        if isinstance(exc, OSError):
+            reason = exc.strerror or " ".join(str(exc).split()) or type(exc).__name__
+            raise click.ClickException(f"{target}: cannot write ({reason}); "
+                                       "no model or history written") from None
+        raise
 
 
 def _log_line(epoch: int, total: int, loss: float) -> None:

@@ -367,13 +367,27 @@ def resolve_inputs(ae, items) -> tuple[np.ndarray, list[str]]:
 
     Each item is a ``.npy``/``.csv`` matrix (every row is an input), an image file, or a
     training label of the model (a glyph character such as ``k``, or ``DEL``); a string of
-    several glyph characters (``kh``) stands for each of them.
+    several glyph characters (``kh``) stands for each of them. An exact label of the model is
+    always that glyph; otherwise an existing directory, an existing file of another type, or a
+    missing path that looks like a file (it contains a path separator or ends in a data/image
+    suffix) is an InputError rather than a string of glyphs.
     """
     labels_known, train = stored_inputs(ae)
     rows, labels = [], []
     for item in items:
         item = str(item)
+        if item == "":
+            raise InputError("empty input argument: give glyphs, or .npy, .csv or image files")
         suffix = Path(item).suffix.lower()
+        if train is not None and item in labels_known:
+            rows.extend(_glyph_inputs(ae, item, labels_known, train, labels))
+            continue
+        path = Path(item)
+        if path.is_dir():
+            raise InputError(f"{item} is a directory (give glyphs, or .npy, .csv or image files)")
+        if not path.exists() and suffix not in MATRIX_SUFFIXES + IMAGE_SUFFIXES and (
+                _has_separator(item)):
+            raise InputError(f"{item}: no such file")
         if suffix in MATRIX_SUFFIXES:
             X, names = load_matrix(item, ae.input_dim)
             stem = Path(item).stem
@@ -391,6 +405,12 @@ def resolve_inputs(ae, items) -> tuple[np.ndarray, list[str]]:
     return np.vstack(rows), labels
 
 
+def _has_separator(item: str) -> bool:
+    import os
+
+    return any(sep and sep in item for sep in (os.sep, os.altsep, "/"))
+
+
 def _glyph_inputs(ae, item, known, train, labels_out):
     if train is None:
         if Path(item).exists():
@@ -399,7 +419,7 @@ def _glyph_inputs(ae, item, known, train, labels_out):
         raise InputError(f"{item!r}: not a file, and the model stores no training inputs to "
                          f"look labels up in (pass .npy, .csv or image files)")
     chars = [item] if item in known else list(item) if all(c in known for c in item) else None
-    if chars is None:
+    if chars is None or (item not in known and Path(item).exists()):
         if Path(item).exists():
             raise InputError(f"{item}: unsupported input file type (use .npy, .csv or an "
                              f"image, or a glyph of the model)")
@@ -419,6 +439,9 @@ def parse_codes(args, latent_dim: int, stdin=None) -> tuple[np.ndarray, list[str
     args = [str(a) for a in args]
     if not args:
         raise InputError("no codes given")
+    if any(not a.strip() for a in args):
+        raise InputError("no codes given: an argument is empty (give codes like 0.1,0.2, a "
+                         ".csv/.npy file or '-')")
     if len(args) == 1 and (args[0] == "-" or Path(args[0]).suffix.lower() in MATRIX_SUFFIXES):
         src = args[0]
         if src == "-":
@@ -434,6 +457,8 @@ def parse_codes(args, latent_dim: int, stdin=None) -> tuple[np.ndarray, list[str
                              f"values but the model's latent space has {latent_dim}")
         return Z, labels
     rows = [r for a in args for r in a.split(";") if r.strip()]
+    if not rows:
+        raise InputError(f"no codes given in {' '.join(args)!r}")
     try:
         values = [[float(v) for v in r.replace(" ", "").split(",") if v != ""] for r in rows]
     except ValueError:

@@ -308,6 +308,18 @@ def bad_files(tmp_path):
     (["interpolate", "{model}", "k", "kh"], 2, "interpolate needs exactly one"),
     (["denoise", "{model}", "k", "--noise", "1.5"], 2, "--noise is a probability"),
     (["generate", "{model}", "-o", "{tmp}/out.txt"], 2, "unsupported output type '.txt'"),
+    (["encode", "{model}", ""], 2, "empty input argument"),
+    (["encode", "{model}", "k", ""], 2, "empty input argument"),
+    (["decode", "{model}", ""], 2, "no codes given"),
+    (["decode", "{model}", " ; "], 2, "no codes given"),
+    (["encode", "{model}", "{tmp}"], 2, "is a directory"),
+    (["encode", "{model}", "{tmp}/kh"], 2, "kh: no such file"),
+    (["interpolate", "{model}", "k", "{tmp}/h"], 2, "/h: no such file"),
+    (["encode", "{model}", "{tmp}/p"], 2, "/p: no such file"),
+    (["train", "--layers", "35,2", "--history", "{tmp}/h.txt"], 2, "h.txt: history files end"),
+    (["train", "--layers", "35,2", "--history", "{tmp}/never.npz"], 2, "history files end"),
+    (["train", "--layers", "35,2", "--history", "{tmp}/corrupt.npz/h.csv"], 2,
+     "corrupt.npz is not a directory"),
 ])
 def test_bad_input_is_one_line_error(model, bad_files, args, code, message):
     args = [a.format(model=model, tmp=bad_files) for a in args]
@@ -321,6 +333,140 @@ def test_bad_input_is_one_line_error(model, bad_files, args, code, message):
     assert res.stderr.startswith("Error: ") and res.stderr.count("\n") == 1, res.stderr
     assert message in res.stderr
     assert sorted(p.name for p in bad_files.iterdir()) == before  # nothing written
+
+
+def _bad_train(*args, code=2, font=FONT):
+    """Run ``nbae train`` on a tiny model and check it fails with one line, before training."""
+    res = run("train", "--layers", "35,5,2", "--epochs", "5", "--font-file", font, *args,
+              code=code)
+    assert res.stdout == ""
+    lines = res.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), res.stderr
+    if code == 2:
+        assert "training" not in res.stderr and "epoch" not in res.stderr  # nothing trained
+    return lines[0]
+
+
+def test_train_checks_output_paths_before_training(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "font.h").write_bytes(FONT.read_bytes())
+    msg = _bad_train("-o", "font.h/m.npz")
+    assert msg == "Error: font.h/m.npz: font.h is not a directory"
+    msg = _bad_train("-o", "m.npz", "--history", "font.h/deep/h.csv")
+    assert msg == "Error: font.h/deep/h.csv: font.h is not a directory"
+    (tmp_path / "hd" / "m.history.csv").mkdir(parents=True)
+    assert _bad_train("-o", "hd/m.npz") == "Error: hd/m.history.csv is a directory"
+    assert sorted(p.name for p in (tmp_path / "hd").iterdir()) == ["m.history.csv"]
+    (tmp_path / "a.csv").symlink_to("a.npz")
+    assert "history cannot be the model" in _bad_train("-o", "a.npz", "--history", "a.csv")
+    (tmp_path / "a.csv").unlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["font.h", "hd"]
+    # folders that do not exist yet are made
+    run("train", "--layers", "35,5,2", "--epochs", "2", "--font-file", "font.h", "-o",
+        "new/sub/m.npz", "--history", "logs/h.csv", "-q")
+    assert (tmp_path / "new/sub/m.npz").is_file() and (tmp_path / "logs/h.csv").is_file()
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs Linux /proc")
+def test_train_unwritable_folder_names_the_users_path():
+    msg = _bad_train("-o", "/proc/m.npz")
+    assert msg.startswith("Error: /proc/m.npz: cannot write in /proc") and ".m.npz." not in msg
+
+
+def test_train_writes_model_and_history_or_neither(tmp_path, monkeypatch):
+    import os
+
+    import pandas as pd
+
+    out, hist = tmp_path / "m.npz", tmp_path / "m.history.csv"
+
+    def full_disk(self, path, *args, **kwargs):
+        raise OSError(28, "No space left on device", str(path))
+
+    with monkeypatch.context() as m:
+        m.setattr(pd.DataFrame, "to_csv", full_disk)
+        msg = _bad_train("-o", out, "-q", code=1)
+    assert msg == f"Error: {hist}: cannot write (No space left on device); no model or " \
+                  "history written"
+    assert list(tmp_path.iterdir()) == []  # no model, no temp files
+
+    # the history's rename fails after the model's: the model is removed again
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if Path(dst) == hist:
+            raise PermissionError(13, "Permission denied", str(src))
+        return real_replace(src, dst)
+
+    with monkeypatch.context() as m:
+        m.setattr(os, "replace", replace)
+        msg = _bad_train("-o", out, "-q", code=1)
+    assert msg.startswith(f"Error: {hist}: cannot write (Permission denied)")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_encode_paths_are_not_glyph_strings(model, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "outdir").mkdir()
+    (tmp_path / "kh").write_text("not an input")
+    res = run("encode", model, "outdir", code=2)
+    assert res.stderr.startswith("Error: outdir is a directory") and res.stdout == ""
+    assert "kh: unsupported input file type" in run("encode", model, "kh", code=2).stderr
+    assert "data/codes: no such file" in run("encode", model, "data/codes", code=2).stderr
+    assert "codes.npy: no such file" in run("encode", model, "codes.npy", code=2).stderr
+    assert "unknown glyph 'out_file'" in run("encode", model, "out_file", code=2).stderr
+    # glyph strings still work; an exact label wins over a same-named folder
+    (tmp_path / "k").mkdir()
+    _, Z = csv_matrix(run("encode", model, "k", "ha", "DEL").stdout)
+    np.testing.assert_array_equal(Z, load(model).encode(glyphs("k", "h", "a", "DEL")))
+
+
+def test_train_reports_loss_of_saved_weights(tmp_path):
+    out = tmp_path / "m.npz"
+    res = run("train", *TINY, "--epochs", "30", "-o", out)
+    ae = load(out)
+    saved = ae.loss(glyphs(*ae.metadata["labels"]))
+    t = ae.training
+    last = res.stderr.splitlines()[-1]
+    assert last.startswith(f"saved {out} (best epoch {t['best_epoch']}, running loss "
+                           f"{t['best_loss']:.6g}; loss of the saved weights {saved:.6g} on "
+                           "the training set, ")
+    assert t["epoch_loss"] == "running"
+
+
+def test_train_epoch_loss_option_overrides_yaml(tmp_path):
+    import pandas as pd
+
+    params = tmp_path / "params.yaml"
+    params.write_text("layers: [35, 6, 2]\nepochs: 40\nepoch_loss: running\n")
+    out = tmp_path / "m.npz"
+    res = run("train", "--params", params, "--epoch-loss", "full", "--font-file", FONT,
+              "-o", out)
+    ae = load(out)
+    assert ae.training["epoch_loss"] == "full"
+    saved = ae.loss(glyphs(*ae.metadata["labels"]))
+    hist = pd.read_csv(tmp_path / "m.history.csv")
+    best = int(ae.training["best_epoch"])
+    # with full-set epoch losses the best epoch's loss is that of the saved weights
+    np.testing.assert_allclose(hist["loss"][best - 1], saved, rtol=1e-9)
+    assert f"full loss {ae.training['best_loss']:.6g}" in res.stderr
+    run("train", "--params", params, "--font-file", FONT, "-o", out, "-q")
+    assert load(out).training["epoch_loss"] == "running"  # no option: the yaml's setting
+    res = run("train", *TINY, "--epoch-loss", "half", "-o", out, code=2)
+    assert "Invalid value for '--epoch-loss'" in res.stderr
+
+
+def test_runtime_warnings_do_not_leak(tmp_path):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = run("train", "--layers", "35,5,2", "--epochs", "10", "--lr", "1e300",
+                  "--font-file", FONT, "-o", tmp_path / "m.npz")
+        run("decode", tmp_path / "m.npz", "1e300,-1e300", "--format", "csv")
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)], [
+        str(w.message) for w in caught]
+    assert "Warning" not in res.stderr and res.stderr.splitlines()[-1].startswith("saved")
 
 
 def test_option_errors_are_usage_errors(model):

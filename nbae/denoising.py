@@ -19,7 +19,7 @@ import pandas as pd
 from nbae.font_study import IMAGE_SHAPE
 from nbae.metrics import pixel_errors
 from nbae.noise import NOISE_KINDS, add_noise, noisy_copies
-from nbae.params import ParamsError, integer, section
+from nbae.params import ParamsError, integer, model_config, section
 
 MODES = ("fixed", "fresh")
 TRAIN_DEFAULTS = {"baseline_arch": 7, "kind": "flip", "levels": [0.0, 0.05, 0.1, 0.15, 0.2],
@@ -49,12 +49,17 @@ def train_params(params: dict) -> dict:
         raise ParamsError(f"params denoise.mode must be fixed or fresh, got {cfg['mode']!r}")
     cfg["levels"] = _levels(cfg["levels"], cfg["kind"], "denoise.levels")
     cfg["fresh_level"] = _levels([cfg["fresh_level"]], cfg["kind"], "denoise.fresh_level")[0]
+    base = cfg["baseline_arch"]
+    if isinstance(base, bool) or not isinstance(base, (int, str)) or str(base) == "":
+        raise ParamsError(f"params denoise.baseline_arch must be an architecture id (a key of "
+                          f"'architectures', e.g. 7), got {base!r}")
     cfg["copies"] = integer(cfg["copies"], "denoise.copies", 1)
     cfg["seed"] = integer(cfg["seed"], "denoise.seed", 0)
     cfg["metric_every"] = integer(cfg["metric_every"], "denoise.metric_every", 1)
     if not isinstance(cfg["model"], dict):
         raise ParamsError("params denoise.model must be an architecture config "
                           "({layers: [...], ...})")
+    cfg["model"] = model_config(cfg["model"], "denoise.model")
     return cfg
 
 

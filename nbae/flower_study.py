@@ -26,7 +26,7 @@ import pandas as pd
 
 from nbae.experiment import check_config, describe, fit_from_config, model_from_config
 from nbae.fileio import write_csv, write_json
-from nbae.params import ParamsError, integer, integer_list, number, section
+from nbae.params import ParamsError, integer, integer_list, model_config, number, section
 
 PIXEL_RANGE = (-1.0, 1.0)
 TRAIN_DEFAULTS = {"epochs": 5000}
@@ -48,7 +48,7 @@ def arch_config(params: dict) -> dict:
     if not isinstance(cfg, dict) or not cfg:
         raise ParamsError("params 'flowers_arch' (an nbae.experiment config, e.g. layers: "
                           "[1024, 512, 256, 64, 6]) is missing")
-    cfg = dict(cfg)
+    cfg = model_config(cfg, "flowers_arch")
     try:
         check_config(cfg, where="flowers_arch")
     except ValueError as exc:

@@ -23,7 +23,7 @@ import pandas as pd
 from nbae.experiment import check_config, describe, fit_from_config, model_from_config
 from nbae.fileio import atomic_path, write_csv, write_json
 from nbae.metrics import pixel_errors, summarize_pixel_errors
-from nbae.params import ParamsError, integer, section
+from nbae.params import ParamsError, integer, model_config, section
 
 IMAGE_SHAPE = (7, 5)
 ENCODINGS = {"binary": (0.0, 1.0), "bipolar": (-1.0, 1.0)}
@@ -39,6 +39,9 @@ EVAL_DEFAULTS = {"transitions": [["k", "h"], ["w", "u"], ["f", "{"], ["n", "r"]]
 
 def font_params(params: dict) -> dict:
     cfg = section(params, "font", FONT_DEFAULTS)
+    for key in ("file", "name"):
+        if not isinstance(cfg[key], str) or not cfg[key]:
+            raise ParamsError(f"params font.{key} must be a non-empty string, got {cfg[key]!r}")
     if cfg["encoding"] not in ENCODINGS:
         raise ParamsError(f"params font.encoding must be one of {sorted(ENCODINGS)}, "
                           f"got {cfg['encoding']!r}")
@@ -64,9 +67,18 @@ def eval_params(params: dict) -> dict:
         raise ParamsError("params evaluate_font.transitions must be a list of [from, to] pairs, "
                           "e.g. [[k, h], [w, u]]")
     cfg["transitions"] = [[str(a), str(b)] for a, b in pairs]
-    integer(cfg["steps"], "evaluate_font.steps", 2)
-    integer(cfg["grid_n"], "evaluate_font.grid_n", 1)
+    cfg["steps"] = integer(cfg["steps"], "evaluate_font.steps", 2)
+    cfg["grid_n"] = integer(cfg["grid_n"], "evaluate_font.grid_n", 1)
     return cfg
+
+
+def check_transitions(pairs, labels) -> None:
+    """:class:`ParamsError` naming the first glyph of ``pairs`` that is not among ``labels``."""
+    for a, b in pairs:
+        for c in (a, b):
+            if c not in labels:
+                raise ParamsError(f"params evaluate_font.transitions: glyph {c!r} is not in the "
+                                  f"font (glyphs: {' '.join(labels)})")
 
 
 def architectures(params: dict) -> dict[str, dict]:
@@ -91,7 +103,7 @@ def arch_config(params: dict, arch=None) -> tuple[str, dict]:
     if key not in table:
         raise ParamsError(f"architecture {key!r} is not in params 'architectures' "
                           f"(have {', '.join(table)})")
-    cfg = dict(table[key])
+    cfg = model_config(table[key], f"architectures.{key}")
     try:
         check_config(cfg, where=f"architectures.{key}")
     except ValueError as exc:
@@ -107,10 +119,30 @@ def arch_config(params: dict, arch=None) -> tuple[str, dict]:
 
 
 def build_font_set(font_file, name="Font3", encoding="binary") -> dict:
-    """Glyph matrix (32, 35) with labels and codes, from a ``font.h`` file."""
-    from nbae.font import read_font
+    """Glyph matrix (32, 35) with labels and codes, from a ``font.h`` file.
 
-    fs = read_font(font_file, name=name)
+    A missing ``font_file`` or an array ``name`` the file does not define is a
+    :class:`ParamsError` (params ``font.file`` / ``font.name``); a file that is there but
+    malformed raises :class:`~nbae.font.FontFormatError` (a ValueError).
+    """
+    from nbae.font import parse_font
+
+    path = Path(font_file)
+    if path.is_dir():
+        raise ParamsError(f"params font.file: {path} is a folder, not a font file")
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ParamsError(f"params font.file: {path} not found") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:  # as nbae.font.read_font: Latin-1 accents in the comments
+        text = raw.decode("latin-1")
+    fonts = parse_font(text, source=str(path))
+    if name not in fonts:
+        raise ParamsError(f"params font.name: no font array named {name!r} in {path}; "
+                          f"available: {', '.join(fonts)}")
+    fs = fonts[name]
     return {"X": fs.matrix(encoding), "labels": list(fs.labels), "codes": list(fs.codes),
             "encoding": encoding, "pixel_range": list(ENCODINGS[encoding]), "font": name}
 
@@ -299,12 +331,9 @@ def transitions(ae, data: dict, pairs, steps: int = 9):
     from nbae.latent import interpolate
 
     labels = data["labels"]
+    check_transitions(pairs, labels)
     rows = []
     for a, b in pairs:
-        for c in (a, b):
-            if c not in labels:
-                raise ValueError(f"transition glyph {c!r} is not in the font "
-                                 f"(glyphs: {' '.join(labels)})")
         _, dec = interpolate(ae, data["X"][labels.index(a)], data["X"][labels.index(b)],
                              steps=steps)
         rows.append((a, b, dec))

@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from nbae.fileio import atomic_path
+from nbae.params import ParamsError
 
 # Oxeye daisy: white rays around a disc on dark foliage, nearly all head-on and centred; the
 # most homogeneous class in the shared five-class subset (see select_images).
@@ -268,12 +269,13 @@ def select_images(
     if ids is not None:
         sel = [int(i) for i in ids]
         if not sel:
-            raise ValueError("flowers.ids is empty: give image ids or remove the key")
+            raise ParamsError("params flowers.ids is empty: give image ids or remove the key")
         if len(set(sel)) != len(sel):
-            raise ValueError("flowers.ids lists an image more than once")
+            raise ParamsError("params flowers.ids lists an image more than once")
         bad = [i for i in sel if not 1 <= i <= n_labels]
         if bad:
-            raise ValueError(f"image ids out of range 1..{n_labels}: {bad[:10]}")
+            raise ParamsError(f"params flowers.ids: image ids out of range 1..{n_labels}: "
+                              f"{bad[:10]}")
         images = dict(_iter_images(tgz_path, sel))
         sel = sorted(sel)
         X = np.stack([preprocess(images[i], size) for i in sel])
@@ -281,16 +283,19 @@ def select_images(
         return FlowerSet(X, sel, labels_all[sel - 1], int(size))
 
     if selection not in SELECTIONS:
-        raise ValueError(f"selection must be one of {SELECTIONS}, got {selection!r}")
+        raise ParamsError(f"params flowers.selection must be one of {list(SELECTIONS)}, "
+                          f"got {selection!r}")
     classes = [int(c) for c in np.atleast_1d(classes)]
     if not classes:
-        raise ValueError("flowers.classes is empty: give at least one class (1..102)")
+        raise ParamsError("params flowers.classes is empty: give at least one class (1..102)")
     cand = np.flatnonzero(np.isin(labels_all, classes)) + 1  # ids ascending
     if cand.size == 0:
-        raise ValueError(f"no photos with labels {classes} in {labels_path} (classes are 1..102)")
+        raise ParamsError(f"params flowers.classes: no photos with labels {classes} in "
+                          f"{labels_path} (classes are 1..102)")
     n = cand.size if n_images is None else int(n_images)
     if not 1 <= n <= cand.size:
-        raise ValueError(f"n_images={n_images} but classes {classes} have {cand.size} photos")
+        raise ParamsError(f"params flowers.n_images = {n_images} but classes {classes} have "
+                          f"{cand.size} photos")
     if selection == "first":
         cand = cand[:n]
     # Preprocess while streaming so full-size photos are never all held in memory.
@@ -359,57 +364,80 @@ def _int_list(key: str, value, low: int, high: int | None) -> list[int]:
     out = []
     for v in items:
         if isinstance(v, bool) or not isinstance(v, int):
-            raise ValueError(f"flowers.{key}: expected integers, got {v!r}")
+            raise ParamsError(f"params flowers.{key}: expected integers, got {v!r}")
         if v < low or (high is not None and v > high):
-            top = "" if high is None else f"..{high}"
-            raise ValueError(f"flowers.{key}: {v} is outside {low}{top}")
+            where = f"{low}..{high}" if high is not None else f">= {low}"
+            raise ParamsError(f"params flowers.{key}: {v} is outside {where}")
         out.append(v)
     return out
 
 
+def _one_int(key: str, value, low: int, high: int | None, null: str | None = None) -> int | None:
+    """One integer in ``low..high`` (``>= low`` without ``high``); None if ``null`` says why."""
+    if value is None and null is not None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (
+            high is not None and value > high):
+        what = f"an integer in {low}..{high}" if high is not None else f"an integer >= {low}"
+        if null is not None:
+            what += f" or null ({null})"
+        raise ParamsError(f"params flowers.{key} must be {what}, got {value!r}")
+    return value
+
+
 def flowers_params(section) -> dict:
-    """Check a ``flowers:`` params section and fill in defaults; ValueError names the bad key."""
+    """Check a ``flowers:`` params section and fill in defaults.
+
+    Every problem raises :class:`~nbae.params.ParamsError` (a ValueError) naming the key.
+    """
     if section is None:
         section = {}
     if not isinstance(section, dict):
-        raise ValueError("flowers: expected a mapping of settings")
+        raise ParamsError("flowers: expected a mapping of settings")
     unknown = sorted(set(section) - set(FLOWERS_DEFAULTS))
     if unknown:
-        raise ValueError(f"flowers: unknown key(s) {unknown} (known: {sorted(FLOWERS_DEFAULTS)})")
+        raise ParamsError(f"flowers: unknown key(s) {unknown} "
+                          f"(known: {sorted(FLOWERS_DEFAULTS)})")
     cfg = {**FLOWERS_DEFAULTS, **section}
     if not isinstance(cfg["base_url"], str) or not cfg["base_url"]:
-        raise ValueError("flowers.base_url: expected a URL string")
+        raise ParamsError("params flowers.base_url: expected a URL string")
     if not isinstance(cfg["files"], dict) or not cfg["files"]:
-        raise ValueError("flowers.files: expected a mapping {file name: {md5, size}}")
+        raise ParamsError("params flowers.files: expected a mapping {file name: {md5, size}}")
     for name in (ARCHIVE_NAME, LABELS_NAME):
         if name not in cfg["files"]:
-            raise ValueError(f"flowers.files: {name} is required")
+            raise ParamsError(f"params flowers.files: {name} is required")
     if not isinstance(cfg["raw_dir"], str) or not cfg["raw_dir"]:
-        raise ValueError("flowers.raw_dir: expected a folder path")
+        raise ParamsError("params flowers.raw_dir: expected a folder path")
     cfg["classes"] = _int_list("classes", cfg["classes"], 1, 102)
     if cfg["ids"] is not None:
         cfg["ids"] = _int_list("ids", cfg["ids"], 1, None)
-    for key, low, high in (("n_images", 1, None), ("size", 2, 512)):
-        if isinstance(cfg[key], list | tuple) or (key == "size" and cfg[key] is None):
-            raise ValueError(f"flowers.{key}: expected one integer, got {cfg[key]!r}")
-        if cfg[key] is not None:
-            cfg[key] = _int_list(key, cfg[key], low, high)[0]
+        if not cfg["ids"]:
+            raise ParamsError("params flowers.ids is empty: give image ids or null")
+        if len(set(cfg["ids"])) != len(cfg["ids"]):
+            raise ParamsError("params flowers.ids lists an image more than once")
+    cfg["n_images"] = _one_int("n_images", cfg["n_images"], 1, None,
+                               null="all photos of the classes")
+    cfg["size"] = _one_int("size", cfg["size"], 2, 512)
     if cfg["selection"] not in SELECTIONS:
-        raise ValueError(f"flowers.selection: expected one of {list(SELECTIONS)}")
+        raise ParamsError(f"params flowers.selection must be one of {list(SELECTIONS)}, "
+                          f"got {cfg['selection']!r}")
     return cfg
 
 
 def load_flowers_params(path="params.yaml") -> dict:
-    """Read ``path`` and return its checked ``flowers:`` section (see :func:`flowers_params`)."""
+    """Read ``path`` and return its checked ``flowers:`` section (see :func:`flowers_params`).
+
+    An unreadable params file or a missing section is a :class:`~nbae.params.ParamsError`.
+    """
     import yaml
 
     path = Path(path)
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
-        raise ValueError(f"{path}: no such file") from None
+        raise ParamsError(f"{path}: no such file") from None
     except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
+        raise ParamsError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
     if not isinstance(doc, dict) or "flowers" not in doc:
-        raise ValueError(f"{path}: no 'flowers:' section")
+        raise ParamsError(f"{path}: no 'flowers:' section")
     return flowers_params(doc["flowers"])

@@ -18,7 +18,9 @@ Conventions:
 - The DVC stage scripts run their ``main`` through :func:`run_stage`, which prints a failure
   as one ``error: ...`` line on stderr and returns the exit status: 2 for bad params
   (:class:`ParamsError`), 1 for runtime failures (missing inputs, diverged training, I/O, any
-  other ``ValueError``/``OSError``/``KeyError``), 0 on success.
+  other ``ValueError``/``OSError``/``KeyError``/``FloatingPointError``), 0 on success.
+- A model config (an :mod:`nbae.experiment` entry) goes through :func:`model_config`, which
+  rejects what the model accepts but a stage cannot use, e.g. ``epochs: 0`` (no final loss).
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ParamsError", "integer", "integer_list", "load_params", "number", "run_stage",
-           "section", "stage_parser"]
+__all__ = ["ParamsError", "integer", "integer_list", "load_params", "model_config", "number",
+           "run_stage", "section", "stage_parser"]
 
 
 class ParamsError(ValueError):
@@ -93,6 +95,34 @@ def number(value, where, positive=True) -> float:
     return float(value)
 
 
+def model_config(cfg, where) -> dict:
+    """Checked copy of an :mod:`nbae.experiment` config (``where``: ``architectures.7``).
+
+    The model and ``fit`` check most settings themselves; this catches, before any training,
+    the values they accept but that break a stage afterwards (``epochs: 0`` trains nothing,
+    so there is no final loss to report) and the types they would trip over with a
+    ``TypeError``. Unknown keys are left to :func:`nbae.experiment.check_config`.
+    """
+    if not isinstance(cfg, dict):
+        raise ParamsError(f"params {where} must be a mapping of settings (layers, activation, "
+                          f"...), got {cfg!r}")
+    cfg = dict(cfg)
+    for key in ("epochs", "batch_size"):  # a stage needs at least one epoch to report on
+        if key in cfg:
+            cfg[key] = integer(cfg[key], f"{where}.{key}", 1)
+    act = cfg.get("activation")
+    if "activation" in cfg and not isinstance(act, str) and not (
+            isinstance(act, (list, tuple)) and act and all(isinstance(a, str) for a in act)):
+        raise ParamsError(f"params {where}.activation must be a name (e.g. tanh) or a list of "
+                          f"names, one per hidden layer, got {act!r}")
+    betas = cfg.get("betas")
+    if "betas" in cfg and not (isinstance(betas, (list, tuple)) and len(betas) == 2 and all(
+            isinstance(b, (int, float)) and not isinstance(b, bool) for b in betas)):
+        raise ParamsError(f"params {where}.betas must be two numbers, e.g. [0.9, 0.999], "
+                          f"got {betas!r}")
+    return cfg
+
+
 # ---------------------------------------------------------------------------------------------
 # stage scripts
 
@@ -109,15 +139,18 @@ def run_stage(main, argv=None) -> int:
 
     Bad params exit 2, runtime failures (missing inputs, diverged training, I/O) exit 1.
     """
-    from nbae.model import TrainingDiverged
-
     try:
         return int(main(argv) or 0)
     except ParamsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except TrainingDiverged as exc:
-        print(f"error: training diverged: {exc}", file=sys.stderr)
+    except FloatingPointError as exc:
+        # nbae.model.TrainingDiverged is one; looked up, not imported, so that stages without
+        # a model (prepare_flowers) do not depend on nbae/model.py in dvc.yaml
+        model = sys.modules.get("nbae.model")
+        diverged = model is not None and isinstance(exc, model.TrainingDiverged)
+        print(f"error: {'training diverged: ' if diverged else ''}{' '.join(str(exc).split())}",
+              file=sys.stderr)
         return 1
     except (ValueError, OSError, KeyError) as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)

@@ -30,6 +30,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     cfg = fst.eval_params(load_params(args.params))
     data = fst.load_font_set(args.data)
+    fst.check_transitions(cfg["transitions"], data["labels"])  # before any figure is drawn
 
     from nbae import plots
     from nbae.latent import latent_grid

@@ -5,11 +5,11 @@ writes data/flowers/prepared/flowers.npz (``X`` float32 (n, size*size) in [-1, 1
 ``labels``) and data/flowers/prepared/contact_sheet.png. Settings: the ``flowers:`` section of
 params.yaml (``ids`` or ``classes``/``n_images``/``selection``, and ``size``).
 Run from the repository root: ``python stages/prepare_flowers.py [--params params.yaml]``.
+Exits 2 with one ``error:`` line for a bad setting, 1 when the files are missing or damaged.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -26,30 +26,26 @@ from nbae.images import (  # noqa: E402
     load_flowers_params,
     select_images,
 )
+from nbae.params import run_stage, stage_parser  # noqa: E402
 
 OUT_DIR = Path("data/flowers/prepared")
 
 
 def main(argv=None) -> int:
-    """Write flowers.npz and contact_sheet.png; 0 on success, 1 with one error line."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--params", default="params.yaml", help="params file (params.yaml)")
+    """Write flowers.npz and contact_sheet.png (run it through :func:`run_stage`)."""
+    parser = stage_parser(__doc__)
     parser.add_argument("--out", default=str(OUT_DIR), help=f"output folder ({OUT_DIR})")
     args = parser.parse_args(argv)
     out = Path(args.out)
-    try:
-        cfg = load_flowers_params(args.params)
-        raw = Path(cfg["raw_dir"])
-        fs = select_images(
-            raw / ARCHIVE_NAME, raw / LABELS_NAME, ids=cfg["ids"], classes=cfg["classes"],
-            n_images=cfg["n_images"], size=cfg["size"], selection=cfg["selection"],
-        )
-        with atomic_path(out / "flowers.npz") as tmp:
-            np.savez(tmp, X=fs.X, ids=fs.ids, labels=fs.labels)
-        contact_sheet(fs.X, fs.size, fs.ids, out / "contact_sheet.png")
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    cfg = load_flowers_params(args.params)
+    raw = Path(cfg["raw_dir"])
+    fs = select_images(
+        raw / ARCHIVE_NAME, raw / LABELS_NAME, ids=cfg["ids"], classes=cfg["classes"],
+        n_images=cfg["n_images"], size=cfg["size"], selection=cfg["selection"],
+    )
+    with atomic_path(out / "flowers.npz") as tmp:
+        np.savez(tmp, X=fs.X, ids=fs.ids, labels=fs.labels)
+    contact_sheet(fs.X, fs.size, fs.ids, out / "contact_sheet.png")
     how = "explicit ids" if cfg["ids"] is not None else f"classes {cfg['classes']}"
     if fs.medoid_id is not None:
         how += f", nearest to medoid {fs.medoid_id}"
@@ -58,4 +54,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_stage(main))

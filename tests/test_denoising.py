@@ -143,3 +143,38 @@ def test_bad_model_config_is_a_params_error():
     cfg = dn.train_params(_params(model={"layers": [4, 2], "lr": -1.0, "epochs": 1}))
     with pytest.raises(ParamsError, match="lr"):
         dn.train_denoiser(data, cfg)
+
+
+@pytest.mark.parametrize("model, message", [
+    ({"epochs": 0}, "params denoise.model.epochs must be an integer >= 1, got 0"),
+    ({"batch_size": 0}, "params denoise.model.batch_size must be an integer >= 1, got 0"),
+    ({"activation": None}, "params denoise.model.activation must be a name (e.g. tanh) or a "
+                           "list of names, one per hidden layer, got None"),
+])
+def test_train_denoiser_stage_bad_model_exit_2(tmp_path, capsys, model, message):
+    """Bad model settings end the stage with one error line and status 2, before training."""
+    import importlib.util
+    from pathlib import Path
+
+    import yaml
+
+    from nbae.params import run_stage
+
+    params = _params(model={"layers": [35, 2], "epochs": 2, **model})
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    path = Path(__file__).resolve().parents[1] / "stages" / "train_denoiser.py"
+    spec = importlib.util.spec_from_file_location("stage_train_denoiser", path)
+    stage = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(stage)
+    rc = run_stage(stage.main, ["--params", str(tmp_path / "params.yaml"),
+                                "--data", str(tmp_path / "font.npz"),
+                                "--model", str(tmp_path / "model.npz"),
+                                "--out", str(tmp_path / "out")])
+    assert (rc, capsys.readouterr().err) == (2, f"error: {message}\n")
+    assert not (tmp_path / "model.npz").exists()
+
+
+def test_baseline_arch_must_be_an_id():
+    assert dn.train_params(_params(baseline_arch="7"))["baseline_arch"] == "7"
+    with pytest.raises(ParamsError, match="denoise.baseline_arch"):
+        dn.train_params(_params(baseline_arch=None))

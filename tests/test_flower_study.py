@@ -369,6 +369,33 @@ def test_stage_errors_are_one_line(workdir, capsys):
     assert err.startswith("error: ") and err.strip().count("\n") == 1
 
 
+@pytest.mark.parametrize("stage, section, change, message", [
+    ("train_flowers", "flowers_arch", {"epochs": 0},
+     "params flowers_arch.epochs must be an integer >= 1, got 0"),
+    ("train_flowers", "flowers_train", {"epochs": 0},
+     "params flowers_train.epochs must be an integer >= 1, got 0"),
+    ("train_flowers", "flowers_arch", {"activation": None},
+     "params flowers_arch.activation must be a name (e.g. tanh) or a list of names, one per "
+     "hidden layer, got None"),
+    ("train_flowers", "flowers_arch", {"batch_size": 0},
+     "params flowers_arch.batch_size must be an integer >= 1, got 0"),
+    ("search_flowers", "flowers_search", {"epochs": 0},
+     "params flowers_search.epochs must be an integer >= 1, got 0"),
+    ("search_flowers", "flowers_arch", {"betas": 3},
+     "params flowers_arch.betas must be two numbers, e.g. [0.9, 0.999], got 3"),
+    ("search_flowers", "flowers_arch", {"batch_size": 0},
+     "params flowers_arch.batch_size must be an integer >= 1, got 0"),
+])
+def test_stage_bad_training_params_exit_2(workdir, capsys, stage, section, change, message):
+    """Settings that would crash training (or the summary after it) are one-line exit-2 errors."""
+    params = yaml.safe_load(Path("params.yaml").read_text())
+    params[section].update(change)
+    Path("params.yaml").write_text(yaml.safe_dump(params))
+    assert run_stage(load_stage(stage).main, []) == 2
+    assert capsys.readouterr().err == f"error: {message}\n"
+    assert not Path("results").exists() and not Path("models").exists()
+
+
 def test_stage_help_runs_as_a_script():
     import subprocess
 

@@ -159,3 +159,112 @@ def test_transitions(run, data):
     assert rows[0][2].shape == (5, 35)
     with pytest.raises(ValueError, match="not in the font"):
         fst.transitions(ae, data, [["k", "K"]])
+
+
+# --------------------------------------------------------------------------------- stages
+# Bad params must end a stage with one ``error: ...`` line and exit status 2 (no traceback).
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _stage(name):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"stage_{name}", ROOT / "stages" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _run(name, tmp_path, params, argv, capsys):
+    """Exit status and stderr of stage ``name`` run through run_stage with ``params``."""
+    import yaml
+
+    from nbae.params import run_stage
+
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    rc = run_stage(_stage(name).main, ["--params", str(path), *argv])
+    return rc, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("font, message", [
+    ({"name": "Font9"}, f"params font.name: no font array named 'Font9' in {FONT_H}; "
+                        "available: Font1, Font2, Font3"),
+    ({"file": "data/nope.h"}, "params font.file: data/nope.h not found"),
+    ({"file": str(FONT_H.parent)}, f"params font.file: {FONT_H.parent} is a folder, not a "
+                                   "font file"),
+    ({"file": 3}, "params font.file must be a non-empty string, got 3"),
+    ({"name": None}, "params font.name must be a non-empty string, got None"),
+])
+def test_build_font_bad_params_exit_2(tmp_path, capsys, font, message):
+    params = {"font": {"file": str(FONT_H), **font}}
+    rc, err = _run("build_font", tmp_path, params, ["--out", str(tmp_path / "font")], capsys)
+    assert (rc, err) == (2, f"error: {message}\n")
+    assert not (tmp_path / "font").exists()
+
+
+def test_build_font_malformed_file_is_a_runtime_error(tmp_path, capsys):
+    bad = tmp_path / "bad.h"
+    bad.write_text("int const Font3[32][7] = {\n")
+    rc, err = _run("build_font", tmp_path, {"font": {"file": str(bad)}},
+                   ["--out", str(tmp_path / "font")], capsys)
+    assert rc == 1 and err.startswith(f"error: {bad}:") and err.count("\n") == 1
+
+
+@pytest.fixture
+def font_npz(tmp_path, data):
+    fst.save_font_set(tmp_path / "font.npz", data)
+    return tmp_path / "font.npz"
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"epochs": 0}, "params architectures.7.epochs must be an integer >= 1, got 0"),
+    ({"epochs": -3}, "params architectures.7.epochs must be an integer >= 1, got -3"),
+    ({"batch_size": 0}, "params architectures.7.batch_size must be an integer >= 1, got 0"),
+    ({"layers": []}, "architectures.7: layers needs at least an input and a latent size, "
+                     "got []"),
+    ({"activation": None}, "params architectures.7.activation must be a name (e.g. tanh) or "
+                           "a list of names, one per hidden layer, got None"),
+    ({"betas": 3}, "params architectures.7.betas must be two numbers, e.g. [0.9, 0.999], "
+                   "got 3"),
+])
+def test_train_font_bad_architecture_exit_2(tmp_path, capsys, font_npz, change, message):
+    params = {"arch": 7, "architectures": {"7": dict(TINY, **change)},
+              "train_font": {"seed": 0, "metric_every": 5}}
+    rc, err = _run("train_font", tmp_path, params,
+                   ["--data", str(font_npz), "--out", str(tmp_path / "run"),
+                    "--model", str(tmp_path / "model.npz")], capsys)
+    assert (rc, err) == (2, f"error: {message}\n")
+    assert not (tmp_path / "model.npz").exists()
+
+
+def test_train_font_architecture_not_a_mapping_exit_2(tmp_path, capsys, font_npz):
+    params = {"arch": 7, "architectures": {"7": [35, 2]}}
+    rc, err = _run("train_font", tmp_path, params, ["--data", str(font_npz)], capsys)
+    assert (rc, err) == (2, "error: params architectures.7 must be a mapping of settings "
+                            "(layers, activation, ...), got [35, 2]\n")
+
+
+def test_train_font_one_epoch_runs(tmp_path, capsys, font_npz):
+    import json
+
+    params = {"arch": 7, "architectures": {"7": dict(TINY, epochs=1)},
+              "train_font": {"seed": 0, "metric_every": 5}}
+    rc, err = _run("train_font", tmp_path, params,
+                   ["--data", str(font_npz), "--out", str(tmp_path / "run"),
+                    "--model", str(tmp_path / "model.npz")], capsys)
+    assert (rc, err) == (0, "")
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["epochs"] == 1
+
+
+def test_evaluate_font_unknown_transition_glyph_exit_2(tmp_path, capsys, font_npz, run):
+    run[0].save(tmp_path / "model.npz")
+    params = {"evaluate_font": {"transitions": [["k", "h"], ["Q", "u"]]}}
+    rc, err = _run("evaluate_font", tmp_path, params,
+                   ["--data", str(font_npz), "--model", str(tmp_path / "model.npz"),
+                    "--figures", str(tmp_path / "fig"), "--out", str(tmp_path / "out")], capsys)
+    assert rc == 2 and err.count("\n") == 1
+    assert err.startswith("error: params evaluate_font.transitions: glyph 'Q' is not in the "
+                          "font (glyphs: ` a b c")
+    assert not (tmp_path / "fig").exists()

@@ -13,6 +13,7 @@ import scipy.io
 from PIL import Image
 
 from nbae import images as im
+from nbae.params import ParamsError, run_stage
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBSET = Path(__file__).resolve().parents[2] / "shared/data/oxford102-subset"
@@ -249,14 +250,22 @@ def test_flowers_params():
     assert im.flowers_params({"classes": 54})["classes"] == [54]
     for bad, message in [
         ({"clases": [1]}, "unknown key"),
-        ({"classes": [103]}, r"flowers.classes: 103 is outside 1..102"),
-        ({"size": [32]}, "flowers.size: expected one integer"),
-        ({"n_images": 0}, "flowers.n_images"),
-        ({"selection": "best"}, "flowers.selection"),
+        ({"classes": [103]}, r"^params flowers.classes: 103 is outside 1..102$"),
+        ({"ids": [0]}, r"^params flowers.ids: 0 is outside >= 1$"),
+        ({"ids": []}, r"^params flowers.ids is empty"),
+        ({"ids": [4, 4]}, r"^params flowers.ids lists an image more than once$"),
+        ({"size": [32]}, r"^params flowers.size must be an integer in 2..512, got \[32\]$"),
+        ({"size": None}, r"^params flowers.size must be an integer in 2..512, got None$"),
+        ({"n_images": 0}, r"^params flowers.n_images must be an integer >= 1 or null "
+                          r"\(all photos of the classes\), got 0$"),
+        ({"n_images": True}, r"flowers.n_images must be"),
+        ({"selection": "best"}, r"^params flowers.selection must be one of \['medoid', "
+                                r"'first'\], got 'best'$"),
         ({"files": {"setid.mat": {}}}, "102flowers.tgz is required"),
     ]:
-        with pytest.raises(ValueError, match=message):
+        with pytest.raises(ParamsError, match=message):
             im.flowers_params(bad)
+    assert im.flowers_params({"n_images": None})["n_images"] is None
 
 
 def _prepare_stage():
@@ -288,10 +297,40 @@ def test_prepare_stage(archive, tmp_path, monkeypatch, capsys):
 def test_prepare_stage_error(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "params.yaml").write_text("flowers:\n  raw_dir: nowhere\n")
-    assert _prepare_stage().main([]) == 1
+    assert run_stage(_prepare_stage().main, []) == 1  # missing files: a runtime failure
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "no such file" in err
     assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("setting, message", [
+    ({"size": 0}, "params flowers.size must be an integer in 2..512, got 0"),
+    ({"selection": "random"}, "params flowers.selection must be one of ['medoid', 'first'], "
+                              "got 'random'"),
+    ({"n_images": 0}, "params flowers.n_images must be an integer >= 1 or null (all photos of "
+                      "the classes), got 0"),
+    ({"n_images": 9}, "params flowers.n_images = 9 but classes [3] have 8 photos"),
+    ({"ids": [12]}, "params flowers.ids: image ids out of range 1..11: [12]"),
+    ({"clases": [3]}, "flowers: unknown key(s) ['clases'] (known: ['base_url', 'classes', "
+                      "'files', 'ids', 'n_images', 'raw_dir', 'selection', 'size'])"),
+])
+def test_prepare_stage_bad_params_exit_2(archive, tmp_path, monkeypatch, capsys, setting,
+                                          message):
+    """A bad ``flowers:`` setting is one ``error: params ...`` line and exit status 2."""
+    import yaml
+
+    monkeypatch.chdir(tmp_path)
+    flowers = {"raw_dir": str(archive), "classes": [3], "n_images": 4, **setting}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"flowers": flowers}))
+    assert run_stage(_prepare_stage().main, []) == 2
+    assert capsys.readouterr().err == f"error: {message}\n"
+    assert not (tmp_path / "data").exists()
+
+
+def test_prepare_stage_missing_params_file(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert run_stage(_prepare_stage().main, ["--params", "none.yaml"]) == 2
+    assert capsys.readouterr().err == "error: none.yaml: no such file\n"
 
 
 # --- the real five-class subset (shared folder; skipped when absent) ---------------------

@@ -7,7 +7,7 @@ import pytest
 from nbae import denoising as dn
 from nbae import flower_study as fls
 from nbae import font_study as fst
-from nbae.params import ParamsError, integer, load_params, run_stage, section
+from nbae.params import ParamsError, integer, load_params, model_config, run_stage, section
 
 
 def test_run_stage_exit_codes(capsys):
@@ -76,3 +76,32 @@ def test_load_params_errors(tmp_path):
     bad.write_text("- 1\n")
     with pytest.raises(ParamsError, match="mapping of sections"):
         load_params(bad)
+
+
+def test_model_config_checks_what_would_break_a_stage():
+    cfg = {"layers": [35, 2], "epochs": 3, "batch_size": 5, "activation": ["tanh"],
+           "betas": [0.9, 0.99]}
+    assert model_config(cfg, "a.1") == cfg and model_config(cfg, "a.1") is not cfg
+    assert model_config({"layers": [35, 2]}, "a.1") == {"layers": [35, 2]}  # defaults: fit's
+    for bad, message in [
+        ({"epochs": 0}, r"^params a\.1\.epochs must be an integer >= 1, got 0$"),
+        ({"epochs": None}, r"^params a\.1\.epochs must be an integer >= 1, got None$"),
+        ({"batch_size": 0}, r"^params a\.1\.batch_size must be an integer >= 1, got 0$"),
+        ({"activation": None}, r"^params a\.1\.activation must be a name"),
+        ({"activation": []}, r"^params a\.1\.activation must be a name"),
+        ({"activation": [3]}, r"^params a\.1\.activation must be a name"),
+        ({"betas": 3}, r"^params a\.1\.betas must be two numbers"),
+        ({"betas": [0.9, True]}, r"^params a\.1\.betas must be two numbers"),
+    ]:
+        with pytest.raises(ParamsError, match=message):
+            model_config({"layers": [35, 2], **bad}, "a.1")
+    with pytest.raises(ParamsError, match=r"^params a\.1 must be a mapping of settings"):
+        model_config([35, 2], "a.1")
+
+
+def test_run_stage_other_floating_point_errors_are_runtime_failures(capsys):
+    def overflow(argv):
+        raise FloatingPointError("overflow encountered in exp")
+
+    assert run_stage(overflow) == 1
+    assert capsys.readouterr().err == "error: overflow encountered in exp\n"

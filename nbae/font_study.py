@@ -28,7 +28,7 @@ from nbae.params import ParamsError, integer, model_config, section
 IMAGE_SHAPE = (7, 5)
 ENCODINGS = {"binary": (0.0, 1.0), "bipolar": (-1.0, 1.0)}
 FONT_DEFAULTS = {"file": "data/font.h", "name": "Font3", "encoding": "binary"}
-TRAIN_DEFAULTS = {"seed": None, "metric_every": 1000, "max_wrong": 1}
+TRAIN_DEFAULTS = {"seed": None, "metric_every": 1000, "max_wrong": 1, "epoch_loss": "full"}
 EVAL_DEFAULTS = {"transitions": [["k", "h"], ["w", "u"], ["f", "{"], ["n", "r"]], "steps": 9,
                  "grid_n": 15}
 
@@ -56,6 +56,9 @@ def train_params(params: dict) -> dict:
                                     or not isinstance(cfg["seed"], int) or cfg["seed"] < 0):
         raise ParamsError(f"params train_font.seed must be an integer >= 0 or null, "
                           f"got {cfg['seed']!r}")
+    if cfg["epoch_loss"] not in ("running", "full"):
+        raise ParamsError(f"params train_font.epoch_loss must be 'running' or 'full', "
+                          f"got {cfg['epoch_loss']!r}")
     return cfg
 
 
@@ -108,9 +111,10 @@ def arch_config(params: dict, arch=None) -> tuple[str, dict]:
         check_config(cfg, where=f"architectures.{key}")
     except ValueError as exc:
         raise ParamsError(str(exc)) from None
-    seed = train_params(params)["seed"]
-    if seed is not None:
-        cfg["seed"] = seed
+    tp = train_params(params)
+    if tp["seed"] is not None:
+        cfg["seed"] = tp["seed"]
+    cfg.setdefault("epoch_loss", tp["epoch_loss"])  # an architecture's own setting wins
     return key, cfg
 
 

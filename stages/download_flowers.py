@@ -16,15 +16,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nbae.download import DownloadError, fetch_all, verify_file  # noqa: E402
 from nbae.images import load_flowers_params  # noqa: E402
+from nbae.params import ParamsError  # noqa: E402
 
 
 def main(argv=None) -> int:
-    """Fetch every file listed in ``flowers.files``; 0 on success, 1 with one error line."""
+    """Fetch every file in ``flowers.files``: 0 on success; one error line and 2 for bad params,
+    1 for a failed download."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params.yaml", help="params file (params.yaml)")
     args = parser.parse_args(argv)
     try:
         cfg = load_flowers_params(args.params)
+    except ParamsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
         raw_dir = Path(cfg["raw_dir"])
         for name, spec in cfg["files"].items():
             spec = spec or {}

@@ -303,6 +303,6 @@ def test_download_stage_error_is_one_line(server, files, tmp_path, monkeypatch, 
 def test_download_stage_bad_params(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "params.yaml").write_text("flowers:\n  base_ulr: http://x/\n")
-    assert _stage("download_flowers").main([]) == 1
+    assert _stage("download_flowers").main([]) == 2  # a usage error, like the other stages
     err = capsys.readouterr().err
     assert err.startswith("error: flowers: unknown key(s) ['base_ulr']")

@@ -268,3 +268,13 @@ def test_evaluate_font_unknown_transition_glyph_exit_2(tmp_path, capsys, font_np
     assert err.startswith("error: params evaluate_font.transitions: glyph 'Q' is not in the "
                           "font (glyphs: ` a b c")
     assert not (tmp_path / "fig").exists()
+
+
+def test_train_font_epoch_loss_setting():
+    params = {"arch": 1, "architectures": {"1": {"layers": [35, 2]},
+                                           "2": {"layers": [35, 2], "epoch_loss": "running"}}}
+    assert fst.arch_config(params)[1]["epoch_loss"] == "full"  # the default
+    assert fst.arch_config(params, "2")[1]["epoch_loss"] == "running"  # the entry's own wins
+    params["train_font"] = {"epoch_loss": "exact"}
+    with pytest.raises(fst.ParamsError, match="train_font.epoch_loss must be 'running' or"):
+        fst.arch_config(params)

@@ -127,9 +127,9 @@ class Autoencoder:
         self.sizes = enc + dec[1:]
         self.n_encoder_layers = len(enc) - 1
         n_layers = len(self.sizes) - 1
-        self.activations = self._resolve_activations(activation, latent_activation,
-                                                     output_activation, n_layers,
-                                                     mirrored=decoder is None)
+        self.activations = self._resolve_activations(
+            activation, latent_activation, output_activation, n_layers, self.n_encoder_layers,
+            mirrored=decoder is None)
         self.loss_name = C.loss_name(loss)
         if self.loss_name == "bce" and self.activations[-1] not in ("sigmoid", "softmax"):
             raise ValueError("loss 'bce' needs outputs in (0, 1): use output_activation "
@@ -154,7 +154,8 @@ class Autoencoder:
     # -- construction helpers -----------------------------------------------------------------
 
     @staticmethod
-    def _resolve_activations(activation, latent, output, n_layers, mirrored):
+    def _resolve_activations(activation, latent, output, n_layers, n_encoder_layers, mirrored):
+        """Activation name of every weight layer: hidden ones, the latent one, the output."""
         n_hidden = n_layers - 2  # every layer but the latent and the output one
         if isinstance(activation, str):
             hidden = [C.activation_name(activation)] * max(n_hidden, 0)
@@ -170,24 +171,15 @@ class Autoencoder:
                 want = f"{n_hidden}" + (f" (or {n_enc_hidden}, mirrored)" if n_enc_hidden else "")
                 raise ValueError(f"activation lists {len(names)} names but the network has "
                                  f"{want} hidden layers")
-        return hidden, C.activation_name(latent), C.activation_name(output)
+        acts = list(hidden)
+        acts.insert(n_encoder_layers - 1, C.activation_name(latent))
+        return acts + [C.activation_name(output)]
 
     def _layout(self):
-        hidden, latent, output = self.activations
         sizes = self.sizes
         n_layers = len(sizes) - 1
-        acts = []
-        h = iter(hidden)
-        for l in range(n_layers):
-            if l == n_layers - 1:
-                acts.append(output)
-            elif l == self.n_encoder_layers - 1:
-                acts.append(latent)
-            else:
-                acts.append(next(h))
-        self.activations = acts
         self._sizes = np.array(sizes, dtype=np.int64)
-        self._acts = np.array([C.ACTIVATIONS[a] for a in acts], dtype=np.int64)
+        self._acts = np.array([C.ACTIVATIONS[a] for a in self.activations], dtype=np.int64)
         w_off, b_off = [], []
         total = 0
         for l in range(n_layers):

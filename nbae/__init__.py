@@ -10,7 +10,7 @@ __all__ = ["Autoencoder", "__version__"]
 
 def __getattr__(name):
     if name == "Autoencoder":
-        from nbae.model import Autoencoder
+        from nbae.engine.model import Autoencoder
 
         return Autoencoder
     raise AttributeError(f"module 'nbae' has no attribute {name!r}")

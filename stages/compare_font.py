@@ -1,53 +1,44 @@
-"""DVC stage: table and overlaid error curves of all font architectures.
+"""DVC stage compare_font: tabulate and draw every architecture's run side by side.
 
-Reads results/font/arch/<id>/{summary.json,history.csv} for every entry of params
-``architectures`` and writes results/font/comparison.csv, results/font/comparison_curves.csv
-(loss of every run every 100 epochs, for ``dvc plots``) and figures/font/comparison.png.
+Usage: python stages/compare_font.py CONFIG RUNS_DIR OUT_DIR FIGURE
+Reads RUNS_DIR/<key>/{summary.json, curve.csv} for every key of config ``architectures``;
+writes OUT_DIR/comparison.csv, OUT_DIR/curves.csv (epoch, series, loss) and
+OUT_DIR/wrong_pixels.csv (epoch, series, max_wrong_pixels: sampled epochs only) for
+``dvc plots``, and FIGURE.
 """
-
-from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
 
-# DVC runs this file as a script; make the package importable without installing it.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from nbae import font_study as fst  # noqa: E402
-from nbae.fileio import write_csv  # noqa: E402
-from nbae.params import load_params, run_stage, stage_parser  # noqa: E402
+from nbae import plots
+from nbae.fileio import write_csv
+from nbae.studies import font as fst
+from nbae.studies.params import load_params, run_stage, stage_parser
 
 
 def main(argv=None) -> int:
-    parser = stage_parser(__doc__)
-    parser.add_argument("--runs", default="results/font/arch",
-                        help="folder holding one folder per architecture")
-    parser.add_argument("--out", default="results/font")
-    parser.add_argument("--figure", default="figures/font/comparison.png")
-    args = parser.parse_args(argv)
-    table = fst.architectures(load_params(args.params))
+    args = stage_parser(__doc__, "config", "runs_dir", "out_dir", "figure").parse_args(argv)
+    table = fst.architectures(load_params(args.config))
     summaries, histories = {}, {}
     for key in table:
-        run = Path(args.runs) / key
+        run = Path(args.runs_dir) / key
         try:
             summaries[key] = json.loads((run / "summary.json").read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ValueError(f"{run / 'summary.json'}: not found (run the compare_train "
-                             f"stages first)") from None
-        histories[key] = fst.read_history(run / "history.csv")
+            raise ValueError(f"{run / 'summary.json'}: not found (run the train_font@{key} "
+                             f"stage first)") from None
+        histories[key] = fst.read_history(run / "curve.csv")
     df = fst.comparison_table(summaries)
-    out = Path(args.out)
+    out = Path(args.out_dir)
     write_csv(out / "comparison.csv", df)
-    write_csv(out / "comparison_curves.csv", fst.curves_wide(histories))
-
-    from nbae.plots import plot_history
-
+    write_csv(out / "curves.csv", fst.curves_long(histories, "loss"))
+    write_csv(out / "wrong_pixels.csv", fst.curves_long(histories, "max_wrong_pixels"))
     curves = {f"{k}: {summaries[k]['description']}": histories[k] for k in histories}
-    plot_history(curves, args.figure, title="Font architectures: training error (MSE/BCE)")
-    with_ok = df[df["all_within"]]["arch"].tolist()
+    plots.plot_history(curves, args.figure, title="Font architectures: training error (MSE/BCE)")
+    ok = df[df["all_within"]]["arch"].tolist()
     print(f"{out / 'comparison.csv'}: {len(df)} architectures; all glyphs within the pixel "
-          f"limit: {', '.join(with_ok) or 'none'}")
+          f"limit: {', '.join(ok) or 'none'}")
     return 0
 
 

@@ -1,49 +1,41 @@
-"""DVC stage: figures of the trained font model (error curve, latent map, reconstructions,
-transitions between letters, glyphs decoded from a grid over the latent plane).
+"""DVC stage evaluate_font: figures and headline metrics of the architecture params ``arch``.
 
-Reads models/font/model.npz, results/font/train/history.csv and data/font/font.npz; writes
-figures/font/*.png and results/font/latent_codes.csv. Settings: params ``evaluate_font``.
+Usage: python stages/evaluate_font.py CONFIG FONT_SET MODEL RUN_DIR OUT_DIR FIGURES
+MODEL and RUN_DIR are that architecture's (models/font/arch/<arch>.npz, results/font/arch/<arch>).
+Writes FIGURES/{error_curve, latent_map, reconstructions, transitions, latent_grid}.png,
+OUT_DIR/latent_codes.csv and OUT_DIR/metrics.json (what ``dvc exp show`` displays).
 """
 
-from __future__ import annotations
-
+import json
 import sys
 from pathlib import Path
 
-# DVC runs this file as a script; make the package importable without installing it.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import pandas as pd
 
-import pandas as pd  # noqa: E402
-
-from nbae import font_study as fst  # noqa: E402
-from nbae.fileio import write_csv  # noqa: E402
-from nbae.params import ParamsError, load_params, run_stage, stage_parser  # noqa: E402
+from nbae import plots
+from nbae.data.metrics import pixel_errors
+from nbae.engine.latent import latent_grid
+from nbae.engine.model import Autoencoder
+from nbae.fileio import write_csv, write_json
+from nbae.studies import font as fst
+from nbae.studies.font_data import load_font_set
+from nbae.studies.params import ParamsError, load_params, run_stage, stage_parser
 
 
 def main(argv=None) -> int:
-    parser = stage_parser(__doc__)
-    parser.add_argument("--data", default="data/font/font.npz")
-    parser.add_argument("--model", default="models/font/model.npz")
-    parser.add_argument("--history", default="results/font/train/history.csv")
-    parser.add_argument("--figures", default="figures/font")
-    parser.add_argument("--out", default="results/font")
-    args = parser.parse_args(argv)
-    cfg = fst.eval_params(load_params(args.params))
-    data = fst.load_font_set(args.data)
-    fst.check_transitions(cfg["transitions"], data["labels"])  # before any figure is drawn
-
-    from nbae import plots
-    from nbae.latent import latent_grid
-    from nbae.metrics import pixel_errors
-    from nbae.model import Autoencoder
-
+    args = stage_parser(__doc__, "config", "font_set", "model", "run_dir", "out_dir",
+                        "figures").parse_args(argv)
+    cfg = fst.eval_params(load_params(args.config))
+    data = load_font_set(args.font_set)
+    fst.check_transitions(cfg["transitions"], data.labels)  # before any figure is drawn
     ae = Autoencoder.load(args.model)
     if ae.latent_dim != 2:
         raise ParamsError(f"the latent map needs a 2-D latent space; {args.model} has "
                           f"{ae.latent_dim} latent units")
-    history = fst.read_history(args.history)
-    X, labels, pr = data["X"], data["labels"], data["pixel_range"]
-    shape = fst.IMAGE_SHAPE
+    run = Path(args.run_dir)
+    history = fst.read_history(run / "curve.csv")
+    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    X, labels, pr, shape = data.X, data.labels, data.pixel_range, data.image_shape
     fig = Path(args.figures)
     arch = ae.metadata.get("architecture", "?")
 
@@ -60,9 +52,10 @@ def main(argv=None) -> int:
     plots.plot_latent_grid(imgs, xs, ys, shape, pr, fig / "latent_grid.png",
                            title="Glyphs decoded from a grid over the latent plane")
     err = pixel_errors(X, Xh, pr)
-    write_csv(Path(args.out) / "latent_codes.csv",
-              pd.DataFrame({"label": labels, "z1": Z[:, 0], "z2": Z[:, 1],
-                            "wrong_pixels": err}))
+    out = Path(args.out_dir)
+    write_csv(out / "latent_codes.csv", pd.DataFrame(
+        {"label": labels, "z1": Z[:, 0], "z2": Z[:, 1], "wrong_pixels": err}))
+    write_json(out / "metrics.json", fst.headline(summary, len(labels)))
     print(f"{fig}: 5 figures for architecture {arch} (max {err.max()} wrong pixel(s))")
     return 0
 

@@ -1,55 +1,39 @@
-"""DVC stage: figures of the trained flower model (navigating its latent space).
+"""DVC stage navigate_flowers: figures of the trained flower model and its latent space.
 
-Reads models/flowers/model.npz, data/flowers/prepared/flowers.npz and
-results/flowers/train/history.csv; writes to FIGURES: error_curve.png (training error),
-reconstructions.png (originals next to their reconstructions), latent_grid.png (a sweep of two
-latent coordinates around one photo's code, the others fixed), transitions.png (decodings along
-the latent line between pairs of photos), generated.png (flowers decoded from codes sampled
-like the training codes, each next to its nearest training photo); and OUT/latent_codes.csv.
-Settings: params ``flowers_navigate`` (photos are positions 0..n-1 in the prepared set).
-Run from the repository root: ``python stages/navigate_flowers.py [--figures DIR]``.
+Usage: python stages/navigate_flowers.py CONFIG FLOWER_SET MODEL CURVE OUT_DIR FIGURES
+CURVE is train_flowers' curve.csv. Writes FIGURES/{error_curve, reconstructions, latent_grid,
+transitions, generated}.png and OUT_DIR/latent_codes.csv.
 """
-
-from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-# DVC runs this file as a script; make the package importable without installing it.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import pandas as pd
 
-from nbae import flower_study as fls  # noqa: E402
-from nbae.fileio import write_csv  # noqa: E402
-from nbae.params import load_params, run_stage, stage_parser  # noqa: E402
+from nbae import plots
+from nbae.engine.model import Autoencoder
+from nbae.fileio import write_csv
+from nbae.studies import flowers as fls
+from nbae.studies.params import load_params, run_stage, stage_parser
 
 
 def main(argv=None) -> int:
-    parser = stage_parser(__doc__)
-    parser.add_argument("--data", default="data/flowers/prepared/flowers.npz")
-    parser.add_argument("--model", default="models/flowers/model.npz")
-    parser.add_argument("--history", default="results/flowers/train/history.csv")
-    parser.add_argument("--figures", default="figures/flowers")
-    parser.add_argument("--out", default="results/flowers")
-    args = parser.parse_args(argv)
-    params = load_params(args.params)
-    data = fls.load_flower_set(args.data)
-
-    import pandas as pd
-
-    from nbae import plots
-    from nbae.model import Autoencoder
+    args = stage_parser(__doc__, "config", "flower_set", "model", "curve", "out_dir",
+                        "figures").parse_args(argv)
+    data = fls.load_flower_set(args.flower_set)
+    params = load_params(args.config)
 
     ae = Autoencoder.load(args.model)
-    if ae.input_dim != data["X"].shape[1]:
+    if ae.input_dim != data.X.shape[1]:
         raise ValueError(f"{args.model} takes {ae.input_dim} inputs but the photos in "
-                         f"{args.data} have {data['X'].shape[1]} pixels (retrain the model)")
-    cfg = fls.navigate_params(params, n_photos=len(data["ids"]), latent_dim=ae.latent_dim)
+                         f"{args.flower_set} have {data['X'].shape[1]} pixels (retrain the model)")
+    cfg = fls.navigate_params(params, n_photos=len(data.info["ids"]), latent_dim=ae.latent_dim)
     try:
-        history = pd.read_csv(args.history)
+        history = pd.read_csv(args.curve)
     except FileNotFoundError:
-        raise ValueError(f"{args.history}: not found (run the train_flowers stage)") from None
-    X = data["X"]
-    shape, pr = (data["size"], data["size"]), fls.PIXEL_RANGE
+        raise ValueError(f"{args.curve}: not found (run the train_flowers stage)") from None
+    X = data.X
+    shape, pr = data.image_shape, fls.PIXEL_RANGE
     fig = Path(args.figures)
     arch = "-".join(str(s) for s in ae.sizes[:ae.n_encoder_layers + 1])
 
@@ -76,7 +60,7 @@ def main(argv=None) -> int:
     plots.plot_pairs(dec, near, shape, pr, fig / "generated.png", left_title="generated",
                      right_title="nearest photo", captions=captions,
                      title="New flowers from codes sampled like the training codes")
-    write_csv(Path(args.out) / "latent_codes.csv", fls.latent_codes_table(ae, data))
+    write_csv(Path(args.out_dir) / "latent_codes.csv", fls.latent_codes_table(ae, data))
     print(f"{fig}: 5 figures for {arch} ({len(X)} photos, mean reconstruction MSE "
           f"{mse.mean():.3g})")
     return 0

@@ -1,47 +1,33 @@
-"""DVC stage: train the denoising autoencoder on noisy glyphs with clean targets.
+"""DVC stage train_denoiser: train the denoising autoencoder on noisy copies of the glyphs.
 
-Settings: params ``denoise`` (noise kind, levels, copies, mode fixed|fresh, model config).
-Writes models/denoise/model.npz, results/denoise/history.csv (every epoch; the worst clean
-glyph's wrong pixels every ``metric_every`` epochs), results/denoise/curve.csv (for
-``dvc plots``) and results/denoise/train_summary.json (DVC metrics).
+Usage: python stages/train_denoiser.py CONFIG FONT_SET MODEL OUT_DIR
+Writes MODEL, OUT_DIR/curve.csv (the per-epoch history) and OUT_DIR/train_summary.json.
 """
-
-from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-# DVC runs this file as a script; make the package importable without installing it.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from nbae import denoising as dn  # noqa: E402
-from nbae import font_study as fst  # noqa: E402
-from nbae.fileio import write_csv, write_json  # noqa: E402
-from nbae.params import load_params, run_stage, stage_parser  # noqa: E402
+from nbae.fileio import write_csv, write_json
+from nbae.studies import denoising as dn
+from nbae.studies.font_data import load_font_set
+from nbae.studies.params import load_params, run_stage, stage_parser
 
 
 def main(argv=None) -> int:
-    parser = stage_parser(__doc__)
-    parser.add_argument("--data", default="data/font/font.npz")
-    parser.add_argument("--model", default="models/denoise/model.npz")
-    parser.add_argument("--out", default="results/denoise")
-    args = parser.parse_args(argv)
-    cfg = dn.train_params(load_params(args.params))
-    data = fst.load_font_set(args.data)
-
+    args = stage_parser(__doc__, "config", "font_set", "model", "out_dir").parse_args(argv)
+    cfg = dn.train_params(load_params(args.config))
+    data = load_font_set(args.font_set)
     ae, history = dn.train_denoiser(data, cfg)
     n = ae.training["n_samples"]
-    summary = dn.train_summary(ae, history, data, n)
-    out = Path(args.out)
+    s = dn.train_summary(ae, history, data, n)
+    out = Path(args.out_dir)
     ae.save(args.model)
-    write_csv(out / "history.csv", history)
-    write_csv(out / "curve.csv", fst.thin_history(history, every=max(1, len(history) // 1000)))
-    write_json(out / "train_summary.json", summary)
-    print(f"denoiser ({cfg['mode']} noise, {n} samples): {summary['epochs']} epochs, "
-          f"{summary['steps']} steps in {summary['training_seconds']:.1f} s "
-          f"({summary['steps_per_second']:.0f} steps/s), lowest loss "
-          f"{summary['lowest_loss']:.3g}, clean glyphs: max {summary['clean_max_pixel_error']} "
-          f"wrong pixel(s)")
+    write_csv(out / "curve.csv", history)
+    write_json(out / "train_summary.json", s)
+    print(f"denoiser ({cfg['mode']} noise, {n} samples): {s['epochs']} epochs, {s['steps']} "
+          f"steps in {s['training_seconds']:.1f} s ({s['steps_per_second']:.0f} steps/s), lowest "
+          f"loss {s['lowest_loss']:.3g}, clean glyphs: max {s['clean_max_pixel_error']} wrong "
+          f"pixel(s)")
     return 0
 
 

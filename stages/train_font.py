@@ -1,47 +1,32 @@
-"""DVC stage: train one font architecture; write the model, its history and a summary.
+"""DVC stage train_font@KEY: train one architecture of config/font.yaml on the font set.
 
-``--arch`` picks an entry of params ``architectures`` (default: params ``arch``). Writes
-MODEL (.npz), OUT/history.csv (every epoch; ``max_wrong_pixels`` and ``glyphs_over`` every
-``train_font.metric_every`` epochs), OUT/curve.csv (a light copy for ``dvc plots``),
-OUT/per_glyph.csv and OUT/summary.json (DVC metrics).
-Run from the repository root: ``python stages/train_font.py [--arch 7] [--out DIR] [--model F]``.
+Usage: python stages/train_font.py CONFIG KEY FONT_SET MODEL OUT_DIR
+Writes MODEL (.npz) and OUT_DIR/{curve.csv, per_glyph.csv, summary.json}: the loss every 100th
+epoch (plus the worst glyph's wrong pixels every ``train_font.metric_every`` epochs and the
+lowest-loss epoch), wrong pixels per glyph, and the run's summary.
 """
 
-from __future__ import annotations
-
 import sys
-from pathlib import Path
 
-# DVC runs this file as a script; make the package importable without installing it.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from nbae import font_study as fst  # noqa: E402
-from nbae.fileio import write_csv  # noqa: E402
-from nbae.params import load_params, run_stage, stage_parser  # noqa: E402
+from nbae.studies import font as fst
+from nbae.studies.font_data import load_font_set
+from nbae.studies.params import load_params, run_stage, stage_parser
 
 
 def main(argv=None) -> int:
-    parser = stage_parser(__doc__)
-    parser.add_argument("--arch", default=None, help="architecture id (default: params arch)")
-    parser.add_argument("--data", default="data/font/font.npz")
-    parser.add_argument("--out", default="results/font/train")
-    parser.add_argument("--model", default="models/font/model.npz")
-    args = parser.parse_args(argv)
-    params = load_params(args.params)
-    key, cfg = fst.arch_config(params, args.arch)
+    args = stage_parser(__doc__, "config", "key", "font_set", "model", "out_dir").parse_args(argv)
+    params = load_params(args.config)
+    key, cfg = fst.arch_config(params, args.key)
     tp = fst.train_params(params)
-    data = fst.load_font_set(args.data)
-
+    data = load_font_set(args.font_set)
     ae, history = fst.train_architecture(cfg, data, metric_every=tp["metric_every"],
                                          max_wrong=tp["max_wrong"], arch=key)
-    summary = fst.run_summary(ae, history, data, max_wrong=tp["max_wrong"], arch=key, cfg=cfg)
-    fst.save_run(args.out, ae, history, summary, data, model_path=args.model)
-    write_csv(Path(args.out) / "curve.csv", fst.thin_history(history))
-    print(f"arch {key} ({summary['description']}): {summary['epochs']} epochs in "
-          f"{summary['training_seconds']:.1f} s ({summary['steps_per_second']:.0f} steps/s), "
-          f"lowest loss {summary['lowest_loss']:.3g} @ {summary['lowest_loss_epoch']}, "
-          f"max {summary['max_pixel_error']} wrong pixel(s), "
-          f"{summary['glyphs_over']} glyph(s) over {tp['max_wrong']}")
+    s = fst.run_summary(ae, history, data, max_wrong=tp["max_wrong"], arch=key, cfg=cfg)
+    fst.save_run(args.out_dir, ae, history, s, data, model_path=args.model)
+    print(f"arch {key} ({s['description']}): {s['epochs']} epochs in "
+          f"{s['training_seconds']:.1f} s ({s['steps_per_second']:.0f} steps/s), lowest loss "
+          f"{s['lowest_loss']:.3g} @ {s['lowest_loss_epoch']}, max {s['max_pixel_error']} "
+          f"wrong pixel(s), {s['glyphs_over']} glyph(s) over {tp['max_wrong']}")
     return 0
 
 

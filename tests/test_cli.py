@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from nbae import __version__, cli
-from nbae.cli import main
+from nbae import __version__
+from nbae.cli import app as cli
+from nbae.cli.app import main
 
 ROOT = Path(__file__).resolve().parents[1]
 FONT = ROOT / "data" / "font.h"
@@ -43,7 +44,7 @@ def load(path):
 
 
 def glyphs(*chars):
-    from nbae.font import read_font
+    from nbae.data.font import read_font
 
     fs = read_font(FONT)
     return fs.matrix()[[fs.index(c) for c in chars]]
@@ -59,9 +60,9 @@ def csv_matrix(text):
 
 
 def test_help_does_not_import_numba():
-    code = ("import sys; from click.testing import CliRunner; from nbae.cli import main; "
+    code = ("import sys; from click.testing import CliRunner; from nbae.cli.app import main; "
             "r = CliRunner().invoke(main, ['--help']); assert r.exit_code == 0; "
-            "heavy = [m for m in ('numba', 'matplotlib', 'pandas', 'nbae.model') "
+            "heavy = [m for m in ('numba', 'matplotlib', 'pandas', 'nbae.engine.model') "
             "if m in sys.modules]; assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -98,7 +99,7 @@ def test_train_writes_model_metadata_and_history(model):
 
 
 def test_round_trip_matches_python_api(model, tmp_path):
-    from nbae.experiment import fit_from_config, model_from_config
+    from nbae.studies.experiment import fit_from_config, model_from_config
 
     ae = load(model)
     # the same settings through the Python API give the same weights
@@ -173,7 +174,7 @@ def test_train_other_data(tmp_path):
     photo = tmp_path / "photo.png"
     Image.fromarray((rng.random((30, 50, 3)) * 255).astype("uint8")).save(photo)
     _, Z = csv_matrix(run("encode", tmp_path / "f.npz", photo).stdout)
-    from nbae.images import preprocess
+    from nbae.data.images import preprocess
 
     with Image.open(photo) as im:
         x = preprocess(im, 20)
@@ -196,7 +197,7 @@ def test_decode_inline_codes_and_stdin(model):
     art = run("decode", model, "0.5,-0.2", "-1,1;0,0").stdout
     lines = art.splitlines()
     assert lines[0].split() == ["0", "1", "2"] and len(lines) == 8
-    from nbae.font import render_ascii
+    from nbae.data.font import render_ascii
 
     expected = render_ascii(ae.decode(np.array([[0.5, -0.2]]))[0]).splitlines()
     assert [ln[:5] for ln in lines[1:]] == expected
@@ -209,7 +210,7 @@ def test_decode_inline_codes_and_stdin(model):
 def test_encode_image_on_font_model(model, tmp_path):
     from PIL import Image
 
-    from nbae.inputs import load_image
+    from nbae.cli.inputs import load_image
 
     ink = np.zeros((14, 12), dtype=np.uint8)  # 2 px wider than 7x5: the crop trims the sides
     ink[:, 1:4] = 255
@@ -233,7 +234,7 @@ def test_interpolate(model, tmp_path):
     lines = run("interpolate", model, "k", "h", "--steps", "5").stdout.splitlines()
     assert lines[0].split() == ["k", "0.25", "0.5", "0.75", "h"] and len(lines) == 8
     run("interpolate", model, "k", "h", "--steps", "5", "-o", tmp_path / "i.npy")
-    from nbae.latent import interpolate
+    from nbae.engine.latent import interpolate
 
     _, expected = interpolate(ae, *glyphs("k", "h"), steps=5)
     np.testing.assert_array_equal(np.load(tmp_path / "i.npy"), expected)
@@ -242,8 +243,8 @@ def test_interpolate(model, tmp_path):
 
 
 def test_denoise(model, tmp_path):
-    from nbae.metrics import pixel_errors
-    from nbae.noise import add_noise
+    from nbae.data.metrics import pixel_errors
+    from nbae.data.noise import add_noise
 
     ae = load(model)
     out = run("denoise", model, "k", "h", "--noise", "0.2", "--seed", "4").stdout
@@ -259,7 +260,7 @@ def test_denoise(model, tmp_path):
 
 
 def test_generate(model, tmp_path):
-    from nbae.latent import sample_codes
+    from nbae.engine.latent import sample_codes
 
     ae = load(model)
     out = run("generate", model, "-n", "3", "--seed", "2").stdout

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nbae import denoising as dn
-from nbae.params import ParamsError
+from nbae.studies import denoising as dn
+from nbae.studies.params import ParamsError
 
 GLYPHS = np.array([[0, 1, 1, 0], [1, 0, 0, 1], [1, 1, 1, 1]], dtype=float)
 
@@ -158,7 +158,7 @@ def test_train_denoiser_stage_bad_model_exit_2(tmp_path, capsys, model, message)
 
     import yaml
 
-    from nbae.params import run_stage
+    from nbae.studies.params import run_stage
 
     params = _params(model={"layers": [35, 2], "epochs": 2, **model})
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))

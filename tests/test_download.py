@@ -1,4 +1,4 @@
-"""nbae.download against a real HTTP server on 127.0.0.1 (no outside network needed)."""
+"""nbae.data.download against a real HTTP server on 127.0.0.1 (no outside network needed)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 import scipy.io
 from PIL import Image
 
-from nbae.download import DownloadError, fetch, fetch_all, md5sum, verify_file
+from nbae.data.download import DownloadError, fetch, fetch_all, md5sum, verify_file
 
 ROOT = Path(__file__).resolve().parents[1]
 

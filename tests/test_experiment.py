@@ -1,16 +1,16 @@
-"""Configs to models (nbae.experiment) and latent-space walks (nbae.latent)."""
+"""Configs to models (nbae.studies.experiment) and latent-space walks (nbae.engine.latent)."""
 
 import numpy as np
 import pytest
 
-from nbae.experiment import (
+from nbae.studies.experiment import (
     check_config,
     describe,
     fit_from_config,
     latent_stats,
     model_from_config,
 )
-from nbae.latent import interpolate, latent_grid, nearest, sample_codes
+from nbae.engine.latent import interpolate, latent_grid, nearest, sample_codes
 
 CFG = {"layers": [10, 6, 2], "activation": "tanh", "output_activation": "sigmoid",
        "init": "xavier", "optimizer": "adam", "lr": 0.01, "batch_size": 4, "epochs": 30}

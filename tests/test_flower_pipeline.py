@@ -99,7 +99,7 @@ def test_repro_downloads_prepares_trains_and_draws(repo):
     assert set(s["reconstruction"]) >= {"mse_mean", "mse_max", "worst_id", "psnr_mean_db"}
     assert len(pd.read_csv(w / "results/flowers/train/history.csv")) == 30
 
-    from nbae.model import Autoencoder
+    from nbae.engine.model import Autoencoder
 
     ae = Autoencoder.load(w / "models/flowers/model.npz")
     m = ae.metadata

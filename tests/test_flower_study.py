@@ -1,4 +1,4 @@
-"""Unit tests of nbae.flower_study and the flower stage scripts, on tiny synthetic photos."""
+"""Unit tests of nbae.studies.flowers and the flower stage scripts, on tiny synthetic photos."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from nbae import flower_study as fls
-from nbae.model import Autoencoder
-from nbae.params import ParamsError, run_stage
+from nbae.studies import flowers as fls
+from nbae.engine.model import Autoencoder
+from nbae.studies.params import ParamsError, run_stage
 
 ROOT = Path(__file__).resolve().parents[1]
 SIDE = 6  # 6x6 "photos": 36 pixels

@@ -1,4 +1,4 @@
-"""Tests for nbae.font: the font.h parser, glyph lookup, matrices and ASCII rendering."""
+"""Tests for nbae.data.font: the font.h parser, glyph lookup, matrices and ASCII rendering."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nbae.font import FontFormatError, font_matrix, parse_font, read_font, render_ascii
+from nbae.data.font import FontFormatError, font_matrix, parse_font, read_font, render_ascii
 
 FONT_H = Path(__file__).resolve().parents[1] / "data" / "font.h"
 

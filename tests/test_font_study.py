@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nbae import font_study as fst
-from nbae.params import ParamsError
+from nbae.studies import font as fst
+from nbae.studies.params import ParamsError
 
 FONT_H = Path(__file__).resolve().parents[1] / "data" / "font.h"
 
@@ -98,7 +98,7 @@ def test_train_architecture_metadata_and_history(run, data):
 
 
 def test_run_summary_matches_pixel_errors(run, data):
-    from nbae.metrics import pixel_errors
+    from nbae.data.metrics import pixel_errors
 
     ae, history, cfg = run
     s = fst.run_summary(ae, history, data, max_wrong=1, arch="2", cfg=cfg)
@@ -180,7 +180,7 @@ def _run(name, tmp_path, params, argv, capsys):
     """Exit status and stderr of stage ``name`` run through run_stage with ``params``."""
     import yaml
 
-    from nbae.params import run_stage
+    from nbae.studies.params import run_stage
 
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(params))

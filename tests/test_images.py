@@ -1,4 +1,4 @@
-"""nbae.images: archive reading, preprocessing, selection, contact sheet, prepare stage."""
+"""nbae.data.images: archive reading, preprocessing, selection, contact sheet, prepare stage."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 import scipy.io
 from PIL import Image
 
-from nbae import images as im
-from nbae.params import ParamsError, run_stage
+from nbae.data import images as im
+from nbae.studies.params import ParamsError, run_stage
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBSET = Path(__file__).resolve().parents[2] / "shared/data/oxford102-subset"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import reference as ref
 
-from nbae import kernels as k
+from nbae.engine import kernels as k
 
 
 def test_fast_tanh_within_two_ulp_of_numpy():

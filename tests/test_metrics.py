@@ -1,4 +1,4 @@
-"""Tests for nbae.metrics: thresholded pixel errors and their summary."""
+"""Tests for nbae.data.metrics: thresholded pixel errors and their summary."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from nbae.metrics import binarize, pixel_errors, summarize_pixel_errors
+from nbae.data.metrics import binarize, pixel_errors, summarize_pixel_errors
 
 
 def test_pixel_errors_hand_made():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nbae import Autoencoder
-from nbae.serialization import ModelFileError
+from nbae.engine.serialization import ModelFileError
 
 
 def test_mirrored_architecture_and_activation_layout():

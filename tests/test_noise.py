@@ -1,11 +1,11 @@
-"""Tests for nbae.noise: measured noise statistics, reproducibility and noisy_copies layout."""
+"""Tests for nbae.data.noise: measured noise statistics, reproducibility and noisy_copies layout."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from nbae.noise import NOISE_KINDS, add_noise, noisy_copies
+from nbae.data.noise import NOISE_KINDS, add_noise, noisy_copies
 
 N = 1_000_000  # pixels per statistical test: rate tolerances below are > 5 standard errors
 

@@ -1,13 +1,13 @@
-"""nbae.params: the params.yaml helpers and stage exit codes shared by the studies."""
+"""nbae.studies.params: the params.yaml helpers and stage exit codes shared by the studies."""
 
 from __future__ import annotations
 
 import pytest
 
-from nbae import denoising as dn
-from nbae import flower_study as fls
-from nbae import font_study as fst
-from nbae.params import ParamsError, integer, load_params, model_config, run_stage, section
+from nbae.studies import denoising as dn
+from nbae.studies import flowers as fls
+from nbae.studies import font as fst
+from nbae.studies.params import ParamsError, integer, load_params, model_config, run_stage, section
 
 
 def test_run_stage_exit_codes(capsys):
@@ -18,7 +18,7 @@ def test_run_stage_exit_codes(capsys):
         raise ValueError("file.npz: not found")
 
     def diverged(argv):
-        from nbae.model import TrainingDiverged
+        from nbae.engine.model import TrainingDiverged
 
         raise TrainingDiverged("loss became NaN")
 

@@ -5,7 +5,7 @@ import pytest
 import reference as ref
 
 from nbae import Autoencoder
-from nbae.model import TrainingDiverged
+from nbae.engine.model import TrainingDiverged
 
 
 def _glyph_like(n=13, d=10, seed=0):

@@ -1,0 +1,5 @@
+"""The `nbae` command line."""
+
+from nbae.cli.app import main
+
+__all__ = ["main"]

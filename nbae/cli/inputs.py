@@ -1,0 +1,403 @@
+"""What users hand to ``nbae``: training data, config sections, inputs, codes; and outputs.
+
+Shared by the command line and the DVC stages, so "encode the glyph ``k``" or "read codes from
+codes.csv" means the same everywhere. Problems with what the user passed (an unknown glyph, a
+missing file, the wrong width) raise :class:`InputError` with a one-line message naming the
+file or value; the command line reports those as usage errors. Every file is written through
+:mod:`nbae.fileio`, so no output is ever half-written.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+
+from nbae import fileio
+from nbae.data.matrices import MATRIX_SUFFIXES, is_number, load_matrix, read_table
+from nbae.errors import InputError
+
+DEFAULT_FONT_FILE = Path("data/font.h")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+# Images this small are bitmaps (the 7x5 font): drawn as text, scored by wrong pixels.
+GLYPH_MAX_PIXELS = 256
+# Config keys that describe the data rather than the model (read by ``nbae train``).
+DATA_KEYS = ("data", "encoding")
+
+
+
+
+# ------------------------------------------------------------------------------ config
+
+
+def load_section(path, section: str | None = None) -> dict:
+    """The mapping at dotted ``section`` (``"architectures.7"``) of the YAML file ``path``.
+
+    Path parts match mapping keys as written or as integers (``7`` and ``"7"`` both work) and
+    list indices. Without ``section`` the whole file is the section.
+    """
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such params file")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise InputError(f"{where}: not valid YAML ({problem})") from None
+    node, walked = data, []
+    for part in section.split(".") if section else []:
+        here = ".".join(walked) or "the top level"
+        if isinstance(node, dict):
+            key = part if part in node else int(part) if part.isdigit() else part
+            if key not in node:
+                keys = ", ".join(map(str, node)) or "nothing"
+                raise InputError(f"{path}: no section {section!r} ({here} has {keys})")
+            node = node[key]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise InputError(f"{path}: no section {section!r} ({here} is not a mapping)")
+        walked.append(part)
+    if not isinstance(node, dict):
+        name = f"section {section!r}" if section else "the file"
+        raise InputError(f"{path}: {name} is not a mapping of settings "
+                         f"(got {type(node).__name__})")
+    return dict(node)
+
+
+def parse_int_list(text: str, name: str = "value") -> list[int]:
+    """``"35,20,2"`` -> ``[35, 20, 2]``; raise InputError naming ``name`` otherwise."""
+    try:
+        values = [int(v) for v in str(text).replace(" ", "").split(",") if v != ""]
+    except ValueError:
+        raise InputError(f"{name} must be comma-separated integers like 35,20,2, "
+                         f"got {text!r}") from None
+    if not values or any(v < 1 for v in values):
+        raise InputError(f"{name} must be positive integers like 35,20,2, got {text!r}")
+    return values
+
+
+# ------------------------------------------------------------------------------ datasets
+
+
+def load_dataset(data="font", font_file=DEFAULT_FONT_FILE, font_name: str = "Font3",
+                 encoding: str = "binary"):
+    """``"font"`` (a font.h array), a prepared ``.npz`` set, or a ``.npy``/``.csv`` matrix."""
+    from nbae.data import datasets
+
+    if str(data) == "font":
+        if not Path(font_file).is_file() and not Path(font_file).is_dir():
+            raise InputError(f"{font_file}: no such font file (pass --font-file)")
+        return datasets.font_dataset(font_file, font_name, encoding)
+    return datasets.load_dataset(data)
+
+
+# ------------------------------------------------------------------------------ models
+
+
+def pixel_range(ae) -> tuple[float, float]:
+    low, high = ae.metadata.get("pixel_range") or (0.0, 1.0)
+    return float(low), float(high)
+
+
+def image_shape(ae) -> tuple[int, int] | None:
+    """The model's (rows, cols) if its metadata records one matching the output width."""
+    shape = ae.metadata.get("image_shape")
+    if shape and len(shape) == 2 and int(shape[0]) * int(shape[1]) == ae.output_dim:
+        return int(shape[0]), int(shape[1])
+    return None
+
+
+def is_glyph_model(ae) -> bool:
+    """True for small bitmap models (the font): drawn as text, scored in wrong pixels."""
+    shape = image_shape(ae)
+    return shape is not None and shape[0] * shape[1] <= GLYPH_MAX_PIXELS
+
+
+def load_model(path):
+    """Load a model; a missing file is an InputError, a corrupt one a ModelFileError."""
+    from nbae.engine.model import Autoencoder
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such model file")
+    return Autoencoder.load(path)
+
+
+# ------------------------------------------------------------------------------ inputs
+
+
+def load_image(path, shape, pixel_range=(-1.0, 1.0)) -> np.ndarray:
+    """One image file as a model input row: centre crop, grayscale, resize, scale to range.
+
+    The crop keeps the target's aspect ratio; grayscale is Pillow's ITU-R 601-2 luma; the
+    resize is Lanczos; black maps to ``low`` and white to ``high``. For square images in
+    [-1, 1] this is :func:`nbae.data.images.preprocess`, the flower training preprocessing.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such image file")
+    rows, cols = (int(s) for s in shape)
+    low, high = (float(v) for v in pixel_range)
+    try:
+        with Image.open(path) as im:
+            im.load()
+            img = im.copy()
+    except (UnidentifiedImageError, OSError) as exc:
+        raise InputError(f"{path}: not a readable image ({exc})") from None
+    if rows == cols and (low, high) == (-1.0, 1.0):
+        try:
+            from nbae.data.images import preprocess
+        except ImportError:
+            pass
+        else:
+            return np.asarray(preprocess(img, rows), dtype=np.float64)
+    w, h = img.size
+    aspect = cols / rows
+    cw, ch = (round(h * aspect), h) if w / h > aspect else (w, round(w / aspect))
+    cw, ch = max(cw, 1), max(ch, 1)
+    left, top = (w - cw) // 2, (h - ch) // 2
+    img = img.crop((left, top, left + cw, top + ch))
+    if img.mode not in ("L", "RGB"):
+        img = img.convert("RGB")
+    if img.mode != "L":
+        img = img.convert("L")
+    if img.size != (cols, rows):
+        img = img.resize((cols, rows), Image.Resampling.LANCZOS)
+    v = np.asarray(img, dtype=np.float64) / 255.0
+    return (low + (high - low) * v).reshape(-1)
+
+
+def stored_inputs(ae) -> tuple[list[str], np.ndarray | None]:
+    """The model's training labels and stored training inputs (None unless a font model)."""
+    labels = [str(x) for x in ae.metadata.get("labels") or []]
+    train = ae.metadata.get("train_inputs")
+    X = np.asarray(train, dtype=np.float64) if train is not None else None
+    if X is not None and (X.ndim != 2 or X.shape != (len(labels), ae.input_dim)):
+        X = None
+    return labels, X
+
+
+def resolve_inputs(ae, items) -> tuple[np.ndarray, list[str]]:
+    """Turn command-line inputs into model input rows ``(X, labels)``.
+
+    Each item is a ``.npy``/``.csv`` matrix (every row is an input), an image file, or a
+    training label of the model (a glyph character such as ``k``, or ``DEL``); a string of
+    several glyph characters (``kh``) stands for each of them. An exact label of the model is
+    always that glyph; otherwise an existing directory, an existing file of another type, or a
+    missing path that looks like a file (it contains a path separator or ends in a data/image
+    suffix) is an InputError rather than a string of glyphs.
+    """
+    labels_known, train = stored_inputs(ae)
+    rows, labels = [], []
+    for item in items:
+        item = str(item)
+        if item == "":
+            raise InputError("empty input argument: give glyphs, or .npy, .csv or image files")
+        suffix = Path(item).suffix.lower()
+        if train is not None and item in labels_known:
+            rows.extend(_glyph_inputs(ae, item, labels_known, train, labels))
+            continue
+        path = Path(item)
+        if path.is_dir():
+            raise InputError(f"{item} is a directory (give glyphs, or .npy, .csv or image files)")
+        if not path.exists() and suffix not in MATRIX_SUFFIXES + IMAGE_SUFFIXES and (
+                _has_separator(item)):
+            raise InputError(f"{item}: no such file")
+        if suffix in MATRIX_SUFFIXES:
+            X, names = load_matrix(item, ae.input_dim)
+            stem = Path(item).stem
+            rows.extend(X)
+            labels.extend(names or [f"{stem}[{i}]" for i in range(len(X))])
+        elif suffix in IMAGE_SUFFIXES:
+            shape = image_shape(ae)
+            if shape is None or shape[0] * shape[1] != ae.input_dim:
+                raise InputError(f"{item}: the model records no image shape matching its "
+                                 f"{ae.input_dim} inputs; pass a .npy or .csv matrix")
+            rows.append(load_image(item, shape, pixel_range(ae)))
+            labels.append(Path(item).stem)
+        else:
+            rows.extend(_glyph_inputs(ae, item, labels_known, train, labels))
+    return np.vstack(rows), labels
+
+
+def _has_separator(item: str) -> bool:
+    import os
+
+    return any(sep and sep in item for sep in (os.sep, os.altsep, "/"))
+
+
+def _glyph_inputs(ae, item, known, train, labels_out):
+    if train is None:
+        if Path(item).exists():
+            raise InputError(f"{item}: unsupported input file type (use .npy, .csv or an "
+                             f"image: {', '.join(IMAGE_SUFFIXES)})")
+        raise InputError(f"{item!r}: not a file, and the model stores no training inputs to "
+                         f"look labels up in (pass .npy, .csv or image files)")
+    chars = [item] if item in known else list(item) if all(c in known for c in item) else None
+    if chars is None or (item not in known and Path(item).exists()):
+        if Path(item).exists():
+            raise InputError(f"{item}: unsupported input file type (use .npy, .csv or an "
+                             f"image, or a glyph of the model)")
+        shown = " ".join(known)
+        raise InputError(f"unknown glyph {item!r}; the model knows: {shown}")
+    labels_out.extend(chars)
+    return [train[known.index(c)] for c in chars]
+
+
+def parse_codes(args, latent_dim: int, stdin=None) -> tuple[np.ndarray, list[str] | None]:
+    """Latent codes from the command line: ``(Z (n, latent_dim), labels or None)``.
+
+    ``args`` are inline codes (``"0.1,0.2"``; rows separated by ``;`` or given as separate
+    arguments; ``latent_dim`` bare numbers make one code), or one ``.csv``/``.npy`` file, or
+    ``-`` for CSV on ``stdin`` (e.g. piped from ``nbae encode``).
+    """
+    args = [str(a) for a in args]
+    if not args:
+        raise InputError("no codes given")
+    if any(not a.strip() for a in args):
+        raise InputError("no codes given: an argument is empty (give codes like 0.1,0.2, a "
+                         ".csv/.npy file or '-')")
+    if len(args) == 1 and (args[0] == "-" or Path(args[0]).suffix.lower() in MATRIX_SUFFIXES):
+        src = args[0]
+        if src == "-":
+            Z, _, labels = read_table(stdin, name="<stdin>", prefer="z")
+        elif src.lower().endswith(".csv"):
+            if not Path(src).is_file():
+                raise InputError(f"{src}: no such file")
+            Z, _, labels = read_table(src, prefer="z")
+        else:
+            Z, labels = load_matrix(src)
+        if Z.shape[1] != latent_dim:
+            raise InputError(f"{'<stdin>' if src == '-' else src}: codes have {Z.shape[1]} "
+                             f"values but the model's latent space has {latent_dim}")
+        return Z, labels
+    rows = [r for a in args for r in a.split(";") if r.strip()]
+    if not rows:
+        raise InputError(f"no codes given in {' '.join(args)!r}")
+    try:
+        values = [[float(v) for v in r.replace(" ", "").split(",") if v != ""] for r in rows]
+    except ValueError:
+        bad = next(a for a in args if not _all_numbers(a))
+        if not re.search(r"[\d.,;]", bad) or Path(bad).suffix:
+            raise InputError(f"{bad}: no such codes file (use .csv or .npy) and not a code "
+                             f"like 0.1,0.2") from None
+        raise InputError(f"cannot read codes {bad!r}: expected numbers like 0.1,0.2 "
+                         f"(rows separated by ';')") from None
+    if latent_dim > 1 and len(values) == latent_dim and all(len(v) == 1 for v in values):
+        values = [[v[0] for v in values]]  # "0.1 0.2" as separate words: one code
+        rows = [",".join(rows)]
+    for r, v in zip(rows, values, strict=True):
+        if len(v) != latent_dim:
+            raise InputError(f"code {r.strip()!r} has {len(v)} values but the model's latent "
+                             f"space has {latent_dim}")
+    Z = np.array(values, dtype=np.float64)
+    if not np.all(np.isfinite(Z)):
+        raise InputError("codes must be finite numbers")
+    return Z, None
+
+
+def _all_numbers(arg: str) -> bool:
+    return all(is_number(v) for r in arg.split(";") for v in r.replace(" ", "").split(",")
+               if v != "")
+
+
+# ------------------------------------------------------------------------------ outputs
+
+
+def check_output(path, allowed) -> str:
+    """Suffix of ``path`` (``".png"``...) if in ``allowed``, else an InputError saying which."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in allowed:
+        raise InputError(f"{path}: unsupported output type {suffix or '(none)'!r}; "
+                         f"use {', '.join(allowed)}")
+    return suffix
+
+
+def matrix_csv(M, prefix: str = "z", labels=None) -> str:
+    """CSV text with header ``z0,z1,...`` (and ``label`` when labels are given)."""
+    M = np.atleast_2d(np.asarray(M, dtype=np.float64))
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([f"{prefix}{j}" for j in range(M.shape[1])] + (["label"] if labels else []))
+    for i, row in enumerate(M):
+        # repr-exact float text: files read back to the same numbers
+        w.writerow([repr(float(v)) for v in row] + ([labels[i]] if labels else []))
+    return buf.getvalue()
+
+
+def write_matrix(path, M, prefix: str = "z", labels=None) -> None:
+    """Write a matrix atomically as ``.csv`` (with header and labels) or ``.npy``."""
+    suffix = check_output(path, (".csv", ".npy"))
+    if suffix == ".npy":
+        fileio.save_npy(path, np.asarray(M))
+    else:
+        fileio.write_text(path, matrix_csv(M, prefix, labels))
+
+
+def write_images(path, images, ae, titles=None, title: str | None = None) -> None:
+    """Write decoded images as a PNG grid (needs an image shape), ``.npy`` or ``.csv``."""
+    suffix = check_output(path, (".png", ".npy", ".csv"))
+    if suffix != ".png":
+        write_matrix(path, images, prefix="x", labels=titles)
+        return
+    shape = image_shape(ae)
+    if shape is None:
+        raise InputError(f"{path}: the model records no image shape; write .npy or .csv")
+    from nbae.plots import plot_image_grid
+
+    plot_image_grid(images, shape, pixel_range(ae), path, titles=titles,
+                    ncols=min(len(images), 10), suptitle=title)
+
+
+def ascii_grid(rows, shape, pixel_range, titles=None, row_labels=None, extra=None,
+               width: int = 79) -> str:
+    """Images drawn as text side by side (``'#'`` above the range midpoint, ``'.'`` below).
+
+    ``rows`` is a list of image rows, each a sequence of flat images (same count per row);
+    ``titles`` head the columns, ``row_labels`` name the rows, and ``extra`` is a list of
+    ``(label, [text per column])`` lines added at the bottom. Columns wrap to ``width``.
+    """
+    from nbae.data.font import render_ascii
+
+    rows = [list(r) for r in rows]
+    n = len(rows[0])
+    drawn = [[render_ascii(img, shape, pixel_range).split("\n") for img in r] for r in rows]
+    extra = extra or []
+    texts = [titles or [""] * n] + [cells for _, cells in extra]
+    colw = [max([shape[1]] + [len(str(t[j])) for t in texts]) for j in range(n)]
+    labels = list(row_labels or []) + [lab for lab, _ in extra]
+    margin = max((len(s) for s in labels), default=0)
+    margin = margin + 2 if margin else 0
+    blocks, start = [], 0
+    while start < n:
+        stop, used = start, margin
+        while stop < n and (stop == start or used + colw[stop] <= width):
+            used += colw[stop] + 2
+            stop += 1
+        cols = range(start, stop)
+        lines = []
+        if titles:
+            lines.append(" " * margin + "  ".join(str(titles[j]).ljust(colw[j]) for j in cols))
+        for r, imgs in enumerate(drawn):
+            for k in range(shape[0]):
+                lab = row_labels[r] if row_labels and k == 0 else ""
+                lines.append(lab.ljust(margin)
+                             + "  ".join(imgs[j][k].ljust(colw[j]) for j in cols))
+            if r < len(drawn) - 1 and row_labels:
+                lines.append("")
+        for lab, cells in extra:
+            lines.append(lab.ljust(margin) + "  ".join(str(cells[j]).ljust(colw[j])
+                                                        for j in cols))
+        blocks.append("\n".join(line.rstrip() for line in lines))
+        start = stop
+    return "\n\n".join(blocks)

@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -290,7 +291,9 @@ def test_dvc_plots_show_and_diff_draw_offline(tmp_path):
     if not CHROMIUM.exists():
         pytest.skip("Debian chromium (/usr/bin/chromium) is not installed")
     sync_api = pytest.importorskip("playwright.sync_api")
-    dvc = shutil.which("dvc") or pytest.skip("dvc is not installed")
+    # the dvc installed next to this Python (CI's venv), else the one on PATH
+    dvc = Path(sys.executable).with_name("dvc")
+    dvc = str(dvc) if dvc.exists() else shutil.which("dvc") or pytest.skip("dvc not installed")
     env = dict(os.environ, DVC_NO_ANALYTICS="1", GIT_TERMINAL_PROMPT="0")
     repo = tmp_path / "repo"
     repo.mkdir()

@@ -174,21 +174,29 @@ def test_dvc_config_names_the_page_template():
     assert (ROOT / ".dvc" / value).resolve() == (HTML_DIR / "page.html").resolve()
 
 
-@pytest.mark.parametrize("plot_id", sorted(EXPECTED))
-def test_templates_fill_completely(tmp_path, plot_id):
-    """dvc-render fills each template with every anchor and the rows; log where promised."""
+def _renderer(root: Path, plot_id: str):
+    """(dvc-render VegaRenderer of ``plot_id`` over the CSV under ``root``, its rows, its
+    definition), the rows as DVC passes them: strings, plus rev, filename and field."""
     import yaml
     from dvc_render import VegaRenderer
 
-    write_csvs(tmp_path)
     (definition,) = [d[plot_id] for d in yaml.safe_load(PLOTS_YAML)["plots"] if plot_id in d]
     ((csv_path, y),) = definition["y"].items()
-    text = (tmp_path / csv_path).read_text().splitlines()
+    text = (root / csv_path).read_text().splitlines()
     header = text[0].split(",")
     rows = [dict(zip(header, line.split(","), strict=True), rev="workspace",
                  filename=csv_path, field=y) for line in text[1:]]
     props = {k: v for k, v in definition.items() if k != "y"}
     renderer = VegaRenderer(rows, plot_id, template_dir=str(PLOTS_DIR), y=y, **props)
+    return renderer, rows, definition
+
+
+@pytest.mark.parametrize("plot_id", sorted(EXPECTED))
+def test_templates_fill_completely(tmp_path, plot_id):
+    """dvc-render fills each template with every anchor and the rows; log where promised."""
+    write_csvs(tmp_path)
+    renderer, rows, definition = _renderer(tmp_path, plot_id)
+    y = renderer.properties["y"]
     spec = renderer.get_filled_template()
     assert "<DVC_METRIC_" not in json.dumps(spec)
     assert spec["data"]["values"] == rows
@@ -197,6 +205,20 @@ def test_templates_fill_completely(tmp_path, plot_id):
     assert (enc["x"]["field"], enc["x"]["title"]) == (definition["x"], definition["x_label"])
     assert (enc["y"]["field"], enc["y"]["title"]) == (y, definition["y_label"])
     assert (enc["y"]["scale"].get("type") == "log") == EXPECTED[plot_id][2]
+
+
+def test_page_template_takes_every_plot_without_cdn(tmp_path):
+    """dvc-render's page writer with the project's template: every spec in, nothing to fetch;
+    with DVC's default page the same plots would need cdn.jsdelivr.net."""
+    from dvc_render import render_html
+
+    write_csvs(tmp_path)
+    renderers = [_renderer(tmp_path, plot_id)[0] for plot_id in EXPECTED]
+    ours = render_html(renderers, tmp_path / "ours.html", str(HTML_DIR / "page.html"))
+    _check_static(Path(ours).read_text(), EXPECTED)
+    default = render_html(renderers, tmp_path / "default.html")
+    with pytest.raises(AssertionError):
+        _check_static(Path(default).read_text(), EXPECTED)
 
 
 # ----------------------------------------------------------------------------- slow test
@@ -244,6 +266,14 @@ DESCRIBE_JS = """async () => {
 }"""
 
 
+# true once exactly one font_loss line (per revision) is opaque and the rest faded
+PICKED_JS = """() => {
+  const paths = Array.from(document.querySelectorAll("#font_loss g.role-mark.mark-line path"));
+  const opaque = paths.filter(p => (p.getAttribute("opacity") || "1") === "1").length;
+  return paths.length > 0 && opaque * 8 === paths.length;
+}"""
+
+
 def _browse(browser, page_file: Path, screenshot: Path | None = None) -> dict:
     """Load ``page_file`` with every non-file request blocked; {plot id: description}."""
     page = browser.new_page(viewport={"width": 1500, "height": 1000})
@@ -263,6 +293,10 @@ def _browse(browser, page_file: Path, screenshot: Path | None = None) -> dict:
     if screenshot is not None:
         screenshot.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(screenshot), full_page=True)
+    if "font_loss" in described:
+        # clicking a legend entry brings that series forward (8 architectures, few hues)
+        page.locator("#font_loss g.role-legend-label text", has_text="arch 3").first.click()
+        page.wait_for_function(PICKED_JS, timeout=5000)
     page.close()
     assert outside == [], f"the page asked the network for {outside}"
     assert errors == [], errors

@@ -1,0 +1,419 @@
+"""Tests of the latent explorer page (nbae.explorer, nbae explore) in a real headless Chromium.
+
+The browser is Debian's /usr/bin/chromium driven by Playwright; the browser tests skip when
+either is missing. Pages are compared against the Python decoder: what the page decodes and
+draws must be what ``Autoencoder.decode`` says.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from nbae.cli_explore import explore
+from nbae.explorer import MAX_INPUTS, build_page, page_data, write_explorer
+from nbae.inputs import load_dataset
+from nbae.model import Autoencoder
+
+ROOT = Path(__file__).resolve().parents[1]
+FONT = ROOT / "data" / "font.h"
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+FLOWER_LAYERS = [1024, 512, 256, 64, 6]  # params.yaml flowers_arch: decoder 6-64-256-512-1024
+
+
+# ------------------------------------------------------------------------------ models
+
+
+@pytest.fixture(scope="module")
+def font_data():
+    return load_dataset("font", font_file=FONT)
+
+
+@pytest.fixture(scope="module")
+def font_model(font_data):
+    """35-10-2 trained briefly: glyph codes spread over the plane."""
+    ae = Autoencoder([35, 10, 2], init="xavier", seed=3, metadata=font_data.metadata)
+    ae.fit(font_data.X, epochs=300, lr=5e-3)
+    return ae
+
+
+def _flower_photos(n=24, size=32, seed=0):
+    """Synthetic flower-like photos in [-1, 1]: petals of random count, width and phase."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size] / (size - 1) * 2 - 1
+    r, th = np.hypot(xx, yy), np.arctan2(yy, xx)
+    X = []
+    for _ in range(n):
+        petals, phase, width = rng.integers(5, 9), rng.uniform(0, 6.3), rng.uniform(0.4, 0.8)
+        edge = width * (0.6 + 0.4 * np.cos(petals * th + phase))
+        img = np.where(r < edge, 0.9, -0.6) + np.where(r < 0.18, -1.2, 0)
+        X.append(np.clip(img + rng.normal(0, 0.1, img.shape), -1, 1).ravel())
+    return np.asarray(X, dtype=np.float32)
+
+
+@pytest.fixture(scope="module")
+def flower_files(tmp_path_factory):
+    """A prepared-flower-set lookalike .npz and an untrained model of the study's shape."""
+    d = tmp_path_factory.mktemp("flowers")
+    X = _flower_photos()
+    data = d / "flowers.npz"
+    np.savez(data, X=X, ids=np.arange(6000, 6000 + len(X)), labels=np.full(len(X), 49))
+    meta = load_dataset(data).metadata
+    ae = Autoencoder(FLOWER_LAYERS, activation="tanh", output_activation="tanh", init="xavier",
+                     dtype="float32", seed=1, metadata=meta)
+    model = d / "model.npz"
+    ae.save(model)
+    return model, data
+
+
+# ------------------------------------------------------------------------------ browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} not installed (Debian package chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+class Tab:
+    """One browser tab for the whole module (a new tab costs a renderer start, ~1 s).
+
+    Every request other than the page itself is recorded and refused; script errors are
+    recorded too. ``open`` navigates to an explorer page.
+    """
+
+    def __init__(self, browser):
+        self.ctx = browser.new_context(viewport={"width": 1100, "height": 800})
+        self.url, self.requests, self.errors = None, [], []
+        self.ctx.route("**/*", self._route)
+        self.page = self.ctx.new_page()
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+
+    def _route(self, route):
+        if route.request.url == self.url:
+            route.continue_()
+        else:  # anything else would leave the page: record it and refuse
+            self.requests.append(route.request.url)
+            route.abort()
+
+    def open(self, path):
+        self.url = Path(path).resolve().as_uri()
+        self.page.goto(self.url)  # waits for "load": the inline script has run
+        assert self.js("typeof window.nbae") == "object", self.errors
+        return self
+
+    def js(self, expr, arg=None):
+        return self.page.evaluate(expr, arg)
+
+
+@pytest.fixture(scope="module")
+def tab(browser):
+    t = Tab(browser)
+    yield t
+    t.ctx.close()
+
+
+@pytest.fixture()
+def open_page(tab):
+    tab.requests.clear()
+    tab.errors.clear()
+    yield tab.open
+    assert tab.requests == [], f"network requests: {tab.requests}"
+    assert tab.errors == [], f"script errors: {tab.errors}"
+
+
+@pytest.fixture(scope="module")
+def font_page(font_model, tmp_path_factory):
+    path = tmp_path_factory.mktemp("font") / "explorer.html"
+    write_explorer(font_model, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def flower_page(flower_files, tmp_path_factory):
+    model, data = flower_files
+    path = tmp_path_factory.mktemp("flowerpage") / "explorer.html"
+    write_explorer(model, path, data=data)
+    return path
+
+
+def _grays(values, low, high, ink):
+    t = np.clip((np.asarray(values) - low) / (high - low), 0, 1)
+    return np.round(255 * (1 - t if ink else t))
+
+
+def _plane_point(pg, z):
+    """Page coordinates of latent point z on the plane canvas (from its box and view)."""
+    box = pg.page.locator("#plane").bounding_box()
+    v = pg.js("nbae.view()")
+    i, j = v["dims"]
+    return (box["x"] + (z[i] - v["x0"]) / (v["x1"] - v["x0"]) * box["width"],
+            box["y"] + (v["y1"] - z[j]) / (v["y1"] - v["y0"]) * box["height"])
+
+
+def _check_shown(pg, ae, ink):
+    """The page's image is Python's decode of the page's code, and is what the canvas shows."""
+    z = np.array(pg.js("nbae.latent()"))
+    img = np.array(pg.js("nbae.currentImage()"))
+    want = ae.decode(z[None, :])[0]
+    np.testing.assert_allclose(img, want, rtol=0, atol=1e-5)
+    shown = np.array(pg.js("nbae.shownPixels()"))
+    assert np.abs(shown - _grays(want, *ae.metadata["pixel_range"], ink)).max() <= 1
+    return z, img
+
+
+def _isolated(codes_px, min_gap=12.0):
+    d = np.hypot(*(codes_px[:, None, :] - codes_px[None, :, :]).transpose(2, 0, 1))
+    np.fill_diagonal(d, np.inf)
+    return [k for k in range(len(codes_px)) if d[k].min() > min_gap]
+
+
+# ------------------------------------------------------------------------------ font page
+
+
+def test_font_page_hover_decodes_glyph_codes(open_page, font_page, font_model, font_data):
+    pg = open_page(font_page)
+    assert pg.js("nbae.data.layout") == "plane"
+    Z = font_model.encode(font_data.X)
+    np.testing.assert_array_equal(np.array(pg.js("nbae.codes()")), Z)
+    pts = np.array([_plane_point(pg, z) for z in Z])
+    chosen = _isolated(pts)[:4]
+    assert len(chosen) >= 2
+    for k in chosen:
+        pg.page.mouse.move(*pts[k])
+        z, _ = _check_shown(pg, font_model, ink=True)
+        np.testing.assert_array_equal(z, Z[k])  # snapped onto the glyph's exact code
+        text = pg.page.locator("#readout").inner_text()
+        assert f"at the code of {font_data.labels[k]};" in text
+        wrong = int(((font_model.decode(Z[k:k + 1])[0] > 0.5) != (font_data.X[k] > 0.5)).sum())
+        assert f"nearest glyph: {font_data.labels[k]} " in text and f"{wrong} wrong pixel" in text
+    # off every glyph: the pointer's own point, decoded live
+    box = pg.page.locator("#plane").bounding_box()
+    grid = [(box["x"] + u, box["y"] + v) for u in range(20, 500, 20) for v in range(20, 500, 20)]
+    far = max(grid, key=lambda p: np.hypot(*(pts - p).T).min())
+    pg.page.mouse.move(*far)
+    z, _ = _check_shown(pg, font_model, ink=True)
+    v = pg.js("nbae.view()")
+    assert abs(z[0] - (v["x0"] + (far[0] - box["x"]) / 520 * (v["x1"] - v["x0"]))) \
+        < 1.01 * (v["x1"] - v["x0"]) / 520
+    assert "at the code of" not in pg.page.locator("#readout").inner_text()
+
+
+def test_font_page_click_two_glyphs_walks_the_line(open_page, font_page, font_model, font_data):
+    pg = open_page(font_page)
+    Z = font_model.encode(font_data.X)
+    pts = np.array([_plane_point(pg, z) for z in Z])
+    a, b = _isolated(pts)[:2]
+    pg.js("nbae.setTransitionMs(600)")
+    pg.page.mouse.click(*pts[a])
+    pg.page.mouse.click(*pts[b])
+    assert pg.js("nbae.busy()")
+    seen = []
+    while pg.js("nbae.busy()"):  # intermediate codes lie on the straight line a -> b
+        seen.append(pg.js("nbae.latent()"))
+        pg.page.wait_for_timeout(50)
+    for z in seen:
+        t = np.dot(np.subtract(z, Z[a]), Z[b] - Z[a]) / np.dot(Z[b] - Z[a], Z[b] - Z[a])
+        np.testing.assert_allclose(z, Z[a] + t * (Z[b] - Z[a]), atol=1e-9)
+    z, _ = _check_shown(pg, font_model, ink=True)
+    np.testing.assert_array_equal(z, Z[b])
+    assert pg.page.locator("#strip canvas").count() == 9
+
+
+def test_plane_of_a_3d_latent_puts_the_rest_on_sliders(open_page, font_data, tmp_path):
+    ae = Autoencoder([35, 12, 3], activation="leaky_relu", leaky_slope=0.3, seed=2,
+                     metadata=font_data.metadata)
+    path = tmp_path / "p.html"
+    write_explorer(ae, path)
+    pg = open_page(path)
+    slider = pg.page.locator("#sliders input")
+    assert slider.count() == 1 and slider.get_attribute("data-dim") == "2"
+    before = pg.js("nbae.latent()")
+    box = slider.bounding_box()
+    pg.page.mouse.click(box["x"] + 0.8 * box["width"], box["y"] + box["height"] / 2)
+    z, _ = _check_shown(pg, ae, ink=True)
+    assert z[2] != before[2] and z[:2].tolist() == before[:2]
+    assert z[2] == pytest.approx(float(slider.input_value()))
+    pg.page.select_option("#dimy", "2")
+    assert pg.js("nbae.view().dims") == [0, 2]
+    assert slider.get_attribute("data-dim") == "1"
+
+
+# ------------------------------------------------------------------------------ flower page
+
+
+def test_flower_page_thumbnails_sliders_and_samples(open_page, flower_page, flower_files):
+    model, data = flower_files
+    ae = Autoencoder.load(model)
+    X = np.load(data)["X"]
+    pg = open_page(flower_page)
+    assert pg.js("nbae.data.layout") == "sliders"
+    assert pg.page.locator("#thumbs canvas").count() == len(X)
+    assert pg.page.locator("#sliders input").count() == 6
+    Z = ae.encode(X)
+    pg.page.locator(".thumb").nth(5).click()
+    z, _ = _check_shown(pg, ae, ink=False)
+    np.testing.assert_array_equal(z, Z[5].astype(np.float64))
+    _, img0 = _check_shown(pg, ae, ink=False)
+    box = pg.page.locator("#sliders input").nth(3).bounding_box()
+    pg.page.mouse.click(box["x"] + 0.15 * box["width"], box["y"] + box["height"] / 2)
+    z, img1 = _check_shown(pg, ae, ink=False)
+    assert z[3] != Z[5][3] and np.abs(img1 - img0).max() > 1e-3  # the image moved with it
+    pg.page.click("#sample")
+    z2, _ = _check_shown(pg, ae, ink=False)
+    assert not np.allclose(z2, z)
+
+
+def test_flower_decode_is_fast_in_the_page(open_page, flower_page):
+    pg = open_page(flower_page)
+    ms = min(pg.js("nbae.benchmark(100)") for _ in range(3))
+    print(f"\nflower decode 6-64-256-512-1024 in Chromium: {ms:.3f} ms")
+    assert ms < 16
+
+
+def test_screenshots_are_not_blank(open_page, font_page, flower_page):
+    from PIL import Image
+
+    for path in (font_page, flower_page):
+        pg = open_page(path)
+        png = pg.page.screenshot()
+        pix = np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=np.float64)
+        assert pix.std() > 20, path
+        out = np.asarray(Image.open(io.BytesIO(pg.page.locator("#out").screenshot())).convert("L"),
+                         dtype=np.float64)
+        assert out.std() > 5
+
+
+@pytest.mark.parametrize("dtype,tol", [("float64", 1e-12), ("float32", 2e-6)])
+def test_every_activation_decodes_as_nbae(open_page, tmp_path, dtype, tol):
+    """Random decoders using each activation: page decode == Python decode."""
+    rng = np.random.default_rng(0)
+    nets = [Autoencoder([16, 8, 6, 4], activation=["relu", "leaky_relu"], leaky_slope=0.25,
+                        latent_activation="tanh", output_activation="softmax", dtype=dtype),
+            Autoencoder([16, 8, 3], activation="sigmoid", output_activation="identity",
+                        decoder=[3, 9, 7, 16], dtype=dtype),
+            Autoencoder([16, 5, 2], activation="tanh", output_activation="sigmoid", dtype=dtype)]
+    X = rng.uniform(0, 1, (10, 16))
+    for n, ae in enumerate(nets):
+        for W in ae.weights:  # scale up so that every activation sees both signs and saturation
+            W *= 3
+        path = tmp_path / f"a{n}.html"
+        write_explorer(ae, path, data=X)
+        pg = open_page(path)
+        Z = rng.normal(0, 2, (5, ae.latent_dim))
+        got = np.array([pg.js("z => nbae.decode(z)", z.tolist()) for z in Z])
+        np.testing.assert_allclose(got, ae.decode(Z), rtol=0, atol=tol)
+
+
+# ------------------------------------------------------------------------------ no browser
+
+
+def test_page_has_no_external_references(font_page):
+    text = font_page.read_text(encoding="utf-8")
+    assert not re.search(r"""(src|href)\s*=|@import|url\(|https?://""", text)
+    assert "default-src 'none'" in text
+
+
+def test_labels_cannot_break_out_of_the_script(font_model):
+    X = np.zeros((2, 35))
+    page = build_page(font_model, X, ["</script><b>x", "a&b"], title="<t>")
+    assert "</script><b>" not in page and "<title>&lt;t&gt;</title>" in page
+    blob = re.search(r'id="nbae-data">(.*?)</script>', page, re.S).group(1)
+    assert json.loads(blob)["labels"] == ["</script><b>x", "a&b"]
+
+
+def test_sampler_matches_the_training_codes(font_model, font_data):
+    d = page_data(font_model, font_data.X, font_data.labels)
+    Z = font_model.encode(font_data.X)
+    L = np.array(d["sampler"])
+    np.testing.assert_allclose(L @ L.T, np.cov(Z, rowvar=False), atol=1e-12)
+    np.testing.assert_allclose(d["mean"], Z.mean(0), atol=1e-12)
+
+
+def test_large_sets_are_subsampled(font_model):
+    X = np.random.default_rng(0).uniform(0, 1, (MAX_INPUTS * 2 + 3, 35))
+    d = page_data(font_model, X, [str(i) for i in range(len(X))])
+    assert len(d["labels"]) == MAX_INPUTS and d["n_inputs"] == len(X)
+    assert d["labels"][0] == "0" and d["labels"][-1] == str(len(X) - 1)
+
+
+# ------------------------------------------------------------------------------ command line
+
+
+def _run(*args, code=0):
+    res = CliRunner().invoke(explore, [str(a) for a in args])
+    assert res.exit_code == code, (res.exit_code, res.output, res.exception)
+    return res
+
+
+def _one_line_error(res, *fragments):
+    assert res.stdout == ""
+    lines = res.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), res.stderr
+    for f in fragments:
+        assert f in lines[0], lines[0]
+
+
+def test_cli_writes_the_page(font_model, tmp_path):
+    model, out = tmp_path / "m.npz", tmp_path / "sub" / "e.html"
+    font_model.save(model)
+    res = _run(model, "-o", out, "--title", "My font")
+    assert "wrote" in res.stderr and "plane layout" in res.stderr
+    assert "<title>My font</title>" in out.read_text(encoding="utf-8")
+    assert [p.name for p in out.parent.iterdir()] == ["e.html"]  # no temporary file left
+
+
+def test_cli_bad_inputs_are_one_line_errors(font_model, flower_files, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no data/flowers/prepared/flowers.npz to fall back on
+    model = tmp_path / "m.npz"
+    font_model.save(model)
+    np.savez(tmp_path / "arrays.npz", a=np.zeros(3))
+    (tmp_path / "text.npz").write_text("hello")
+    (tmp_path / "dir.html").mkdir()
+    _one_line_error(_run(tmp_path / "arrays.npz", "-o", tmp_path / "o.html", code=1),
+                    "arrays.npz: not an nbae model")
+    _one_line_error(_run(tmp_path / "text.npz", "-o", tmp_path / "o.html", code=1),
+                    "text.npz: not an nbae model")
+    _one_line_error(_run(tmp_path / "none.npz", "-o", tmp_path / "o.html", code=2),
+                    "none.npz: no such model file")
+    _one_line_error(_run(model, "-o", tmp_path / "dir.html", code=2), "dir.html is a directory")
+    _one_line_error(_run(tmp_path / "dir.html", code=1), "dir.html: no such model file")
+    _one_line_error(_run(model, "-o", "/proc/nbae/e.html", code=2), "/proc/nbae/e.html")
+    _one_line_error(_run(model, "-o", tmp_path / "e.png", code=2), "end in .html")
+    flower_model, data = flower_files
+    _one_line_error(_run(flower_model, "-o", tmp_path / "f.html", code=2),
+                    "stores no training inputs; pass --data")
+    _one_line_error(_run(flower_model, "--data", tmp_path / "arrays.npz", "-o",
+                         tmp_path / "f.html", code=2), "arrays.npz: no array 'X'")
+    assert not (tmp_path / "o.html").exists() and not (tmp_path / "f.html").exists()
+
+
+def test_cli_failed_write_keeps_the_old_page(font_model, tmp_path, monkeypatch):
+    model, out = tmp_path / "m.npz", tmp_path / "e.html"
+    font_model.save(model)
+    out.write_text("old page")
+    import nbae.explorer as ex
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ex, "build_page", lambda *a, **k: "x" * 10)
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    _one_line_error(_run(model, "-o", out, code=1), f"{out}: cannot write (No space left")
+    monkeypatch.undo()
+    assert out.read_text() == "old page"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e.html", "m.npz"]

@@ -18,8 +18,7 @@ from nbae.cli import CONTEXT, InputUsageError, _check_writable, _echo_err, _frie
 @click.option("-o", "--output", type=click.Path(path_type=Path),
               default=Path("explorer.html"), help="Page to write (.html).")
 @click.option("--data", metavar="FILE",
-              show_default="the model's stored inputs, or data/flowers/prepared/flowers.npz "
-                           "for flower models",
+              show_default="stored inputs; flower models: data/flowers/prepared/flowers.npz",
               help="Training inputs whose codes the page shows: a prepared flower set .npz, "
                    "or a .npy/.csv matrix, one sample per row.")
 @click.option("--title", help="Page title [default: 'Latent explorer: ARCHITECTURE'].")

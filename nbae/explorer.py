@@ -161,6 +161,9 @@ def page_data(ae, X, labels, title: str | None = None, source: str = "") -> dict
         "title": title or f"Latent explorer: {arch}",
         "layout": "plane" if glyph and ae.latent_dim >= 2 else "sliders",
         "glyph": bool(glyph),
+        # what one training input is called on the page
+        "noun": "glyph" if glyph else "photo" if ae.metadata.get("dataset") == "flowers"
+        else "input",
         "architecture": arch,
         "activations": list(ae.activations),
         "dtype": dtype,

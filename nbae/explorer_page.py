@@ -222,11 +222,10 @@ function readout() {
     for (let p = 0; p < P; p++) { const t = image[p] - inputs[i * P + p]; s += t * t; }
     diff = `RMS pixel difference ${Math.sqrt(s / P).toFixed(3)}`;
   }
-  const what = GLYPH ? "glyph" : "input";
   $("readout").textContent =
     `z = (${Array.from(z, (v) => v.toFixed(4)).join(", ")})\n` +
     (snapped >= 0 ? `at the code of ${labels[snapped]}; ` : "") +
-    `nearest ${what}: ${labels[i]} (latent distance ${dist.toFixed(3)}), ${diff}`;
+    `nearest ${D.noun}: ${labels[i]} (latent distance ${dist.toFixed(3)}), ${diff}`;
 }
 
 // ------------------------------------------------------------------ sliders
@@ -384,7 +383,9 @@ function setupPlane() {
 // ------------------------------------------------------------------ thumbnails
 function setupThumbs() {
   const box = $("thumbs");
-  if (D.n_inputs > N) $("thumbs-hint").textContent += ` (${N} of ${D.n_inputs}, evenly spaced)`;
+  $("thumbs-hint").textContent = `training ${D.noun}s` +
+    (D.n_inputs > N ? ` (${N} of ${D.n_inputs}, evenly spaced)` : "") +
+    ": click one to jump to its code";
   for (let i = 0; i < N; i++) {
     const d = document.createElement("div"), cv = document.createElement("canvas");
     const cap = document.createElement("div");
@@ -431,7 +432,7 @@ function update(line) {
 const acts = D.layers.map((L) => L.activation).join(", ");
 $("sub").textContent = `${D.architecture} (${D.dtype}); its decoder ` +
   `${[K, ...layers.map((L) => L.fo)].join("-")} (${acts}) runs in this page`;
-$("foot").textContent = `${N} training input${N === 1 ? "" : "s"} from ` +
+$("foot").textContent = `${N} training ${D.noun}${N === 1 ? "" : "s"} from ` +
   `${D.source || "the model"}; ` +
   `images ${ROWS}\u00d7${COLS} in [${LO}, ${HI}]. Self-contained page: no network requests.`;
 $(PLANE ? "thumbs-box" : "plane-box").classList.add("hidden");

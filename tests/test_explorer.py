@@ -417,3 +417,20 @@ def test_cli_failed_write_keeps_the_old_page(font_model, tmp_path, monkeypatch):
     monkeypatch.undo()
     assert out.read_text() == "old page"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["e.html", "m.npz"]
+
+
+def test_stage_script_writes_the_page(font_model, tmp_path, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("write_explorer",
+                                                  ROOT / "stages" / "write_explorer.py")
+    stage = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(stage)
+    model, out = tmp_path / "m.npz", tmp_path / "figures" / "explorer.html"
+    font_model.save(model)
+    assert stage.run_stage(stage.main, ["--model", str(model), "--out", str(out)]) == 0
+    assert "plane explorer, latent size 2, 32 training inputs" in capsys.readouterr().out
+    assert out.read_text(encoding="utf-8").startswith("<!doctype html>")
+    assert stage.run_stage(stage.main, ["--model", str(tmp_path / "no.npz"), "--out",
+                                        str(tmp_path / "x.html")]) == 1
+    assert "no.npz: no such model file" in capsys.readouterr().err

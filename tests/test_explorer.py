@@ -253,6 +253,27 @@ def test_plane_of_a_3d_latent_puts_the_rest_on_sliders(open_page, font_data, tmp
     assert slider.get_attribute("data-dim") == "1"
 
 
+def test_one_dimensional_glyph_latent_gets_a_slider(open_page, font_data, tmp_path):
+    ae = Autoencoder([35, 8, 1], seed=4, metadata=font_data.metadata)
+    path = tmp_path / "one.html"
+    write_explorer(ae, path)
+    pg = open_page(path)
+    assert pg.js("nbae.data.layout") == "sliders" and pg.js("nbae.view()") is None
+    assert pg.page.locator("#thumbs canvas").count() == 32
+    pg.page.locator(".thumb").nth(10).click()
+    z, _ = _check_shown(pg, ae, ink=True)
+    np.testing.assert_array_equal(z, ae.encode(font_data.X)[10])
+
+
+def test_the_page_cannot_fetch_even_if_asked(open_page, tab, font_page):
+    pg = open_page(font_page)
+    blocked = pg.js("""async () => {
+        try { await fetch("https://example.org/x"); return "fetched"; }
+        catch (e) { return "blocked"; } }""")
+    assert blocked == "blocked" and tab.requests == []  # stopped by the page's CSP
+    tab.errors.clear()  # the browser logs the refused fetch as an error
+
+
 # ------------------------------------------------------------------------------ flower page
 
 

@@ -1,16 +1,31 @@
 """``nbae explore``: write the interactive latent explorer page of a model.
 
 Registered in the command group by ``nbae.cli`` (``main.add_command(explore)`` at the end of
-that module, after everything this one imports from it is defined).
+that module). This module imports ``nbae.cli`` only when the command runs: importing it at
+the top would be circular, and ``python -m nbae.cli`` would fail to start.
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import click
 
-from nbae.cli import CONTEXT, InputUsageError, _check_writable, _echo_err, _friendly
+# nbae.cli.CONTEXT (not imported: see above)
+CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True, "max_content_width": 100}
+
+
+def _friendly(fn):
+    """nbae.cli._friendly, looked up when the command runs: one-line errors, no tracebacks."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from nbae.cli import _friendly as friendly
+
+        return friendly(fn)(*args, **kwargs)
+
+    return wrapper
 
 
 @click.command(context_settings=CONTEXT)
@@ -36,6 +51,7 @@ def explore(model, output, data, title):
       nbae explore models/flowers/model.npz --data data/flowers/prepared/flowers.npz \\
                    -o flowers-explorer.html
     """
+    from nbae.cli import InputUsageError, _check_writable, _echo_err
     from nbae.explorer import _human_bytes, write_explorer
     from nbae.inputs import load_model
 

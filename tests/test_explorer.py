@@ -455,3 +455,9 @@ def test_stage_script_writes_the_page(font_model, tmp_path, capsys):
     assert stage.run_stage(stage.main, ["--model", str(tmp_path / "no.npz"), "--out",
                                         str(tmp_path / "x.html")]) == 1
     assert "no.npz: no such model file" in capsys.readouterr().err
+
+
+def test_command_settings_match_the_cli():
+    from nbae import cli, cli_explore
+
+    assert cli_explore.CONTEXT == cli.CONTEXT  # a copy: cli_explore must not import nbae.cli

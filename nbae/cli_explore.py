@@ -52,7 +52,7 @@ def explore(model, output, data, title):
                    -o flowers-explorer.html
     """
     from nbae.cli import InputUsageError, _check_writable, _echo_err
-    from nbae.explorer import _human_bytes, write_explorer
+    from nbae.explorer import format_bytes, write_explorer
     from nbae.inputs import load_model
 
     if output.suffix.lower() not in (".html", ".htm"):
@@ -65,6 +65,6 @@ def explore(model, output, data, title):
         reason = exc.strerror or " ".join(str(exc).split()) or type(exc).__name__
         raise click.ClickException(f"{output}: cannot write ({reason}); nothing written") \
             from None
-    _echo_err(f"wrote {output} ({_human_bytes(info['bytes'])}: {info['layout']} layout, "
+    _echo_err(f"wrote {output} ({format_bytes(info['bytes'])}: {info['layout']} layout, "
               f"latent size {info['latent_dim']}, {info['inputs']} training inputs); open it "
               "in a web browser")

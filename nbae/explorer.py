@@ -128,6 +128,11 @@ def _sampler(ae, Z) -> tuple[np.ndarray, np.ndarray]:
     return mean, V * np.sqrt(np.clip(w, 0.0, None))
 
 
+def _layout(ae) -> str:
+    """"plane" for glyph models with 2+ latent coordinates, else "sliders"."""
+    return "plane" if is_glyph_model(ae) and ae.latent_dim >= 2 else "sliders"
+
+
 def _slider_ranges(Z, mean, L) -> tuple[list[float], list[float]]:
     """Per coordinate: the codes' range and mean +- SLIDER_STDS std, widened by 10%."""
     std = np.sqrt((L**2).sum(axis=1))
@@ -159,7 +164,7 @@ def page_data(ae, X, labels, title: str | None = None, source: str = "") -> dict
     return {
         "format": PAGE_FORMAT,
         "title": title or f"Latent explorer: {arch}",
-        "layout": "plane" if glyph and ae.latent_dim >= 2 else "sliders",
+        "layout": _layout(ae),
         "glyph": bool(glyph),
         # what one training input is called on the page
         "noun": "glyph" if glyph else "photo" if ae.metadata.get("dataset") == "flowers"
@@ -210,15 +215,15 @@ def write_explorer(model, out_path, data=None, labels=None, title: str | None = 
     X, names, source = training_inputs(ae, data, labels)
     page = build_page(ae, X, names, title=title, source=source)
     fileio.write_text(out_path, page)
-    layout = "plane" if is_glyph_model(ae) and ae.latent_dim >= 2 else "sliders"
-    return {"path": str(out_path), "layout": layout, "latent_dim": int(ae.latent_dim),
+    return {"path": str(out_path), "layout": _layout(ae), "latent_dim": int(ae.latent_dim),
             "inputs": min(len(X), MAX_INPUTS), "bytes": len(page.encode("utf-8")),
             "decoder_params": int(sum(ae.sizes[l] * ae.sizes[l + 1] + ae.sizes[l + 1]
                                       for l in range(ae.n_encoder_layers,
                                                      len(ae.sizes) - 1)))}
 
 
-def _human_bytes(n: int) -> str:
+def format_bytes(n: int) -> str:
+    """``3747804`` -> ``'3.6 MB'``."""
     if n < 1024:
         return f"{n} B"
     exp = min(int(math.log(n, 1024)), 3)

@@ -26,11 +26,11 @@ def main(argv=None) -> int:
     parser.add_argument("--title", default=None)
     args = parser.parse_args(argv)
 
-    from nbae.explorer import _human_bytes, write_explorer
+    from nbae.explorer import format_bytes, write_explorer
 
     info = write_explorer(args.model, args.out, data=args.data, title=args.title)
     print(f"{args.out}: {info['layout']} explorer, latent size {info['latent_dim']}, "
-          f"{info['inputs']} training inputs, {_human_bytes(info['bytes'])}")
+          f"{info['inputs']} training inputs, {format_bytes(info['bytes'])}")
     return 0
 
 

@@ -77,8 +77,9 @@ const labels = D.labels, N = labels.length;
 const codes = fromB64(D.codes, Float64Array), inputs = fromB64(D.inputs, Float32Array);
 const PLANE = D.layout === "plane", GLYPH = D.glyph;
 const z = Float64Array.from(codes.subarray(0, K));
-let image = new Float64Array(P), nearestIdx = 0, snapped = -1, selected = -1, animating = false;
-let dx = 0, dy = Math.min(1, K - 1), view = null, current = -1;
+// the page opens at the first input's code (snapped: the readout says so)
+let image = new Float64Array(P), nearestIdx = 0, snapped = 0, selected = -1, animating = false;
+let dx = 0, dy = Math.min(1, K - 1), view = null, current = 0, dragged = -1;
 
 function gray(v) {
   let t = (v - LO) / (HI - LO);
@@ -168,14 +169,17 @@ function buildSliders() {
     row.className = "slider"; lab.textContent = "z" + j;
     Object.assign(inp, { type: "range", min: D.slider_min[j], max: D.slider_max[j], step: "any" });
     inp.dataset.dim = j;
-    inp.addEventListener("input", () => { z[j] = parseFloat(inp.value); snapped = -1; update(); });
+    inp.addEventListener("input", () => {
+      z[j] = parseFloat(inp.value); snapped = -1; current = -1;
+      dragged = j; update(); dragged = -1;  // the slider being moved keeps its own value
+    });
     row.append(lab, inp, val); box.append(row);
     sliders.push({ j, inp, val });
   }
 }
 function syncSliders() {
   for (const s of sliders) {
-    if (document.activeElement !== s.inp) s.inp.value = z[s.j];
+    if (s.j !== dragged) s.inp.value = z[s.j];
     s.val.textContent = z[s.j].toFixed(3);
   }
 }
@@ -371,7 +375,7 @@ window.nbae = {
   data: { layout: D.layout, glyph: GLYPH, latent_dim: K, shape: D.shape, labels,
           pixel_range: D.pixel_range, dtype: D.dtype },
   decode: (v) => Array.from(decode(v)),
-  setLatent: (v) => { z.set(v); snapped = -1; update(); return Array.from(z); },
+  setLatent: (v) => { z.set(v); snapped = -1; current = -1; update(); return Array.from(z); },
   latent: () => Array.from(z),
   currentImage: () => Array.from(image),
   shownPixels,

@@ -250,7 +250,12 @@ def test_flower_page_thumbnails_sliders_and_samples(open_page, flower_page, flow
     assert pg.page.locator("#thumbs canvas").count() == len(X)
     assert pg.page.locator("#sliders input").count() == 6
     Z = ae.encode(X)
+    z, _ = _check_shown(pg, ae, ink=False)  # opens at the first photo's code, marked
+    np.testing.assert_array_equal(z, Z[0].astype(np.float64))
+    assert "at the code of #6000;" in pg.page.locator("#readout").inner_text()
+    assert pg.page.locator(".thumb.sel").count() == 1
     pg.page.locator(".thumb").nth(5).click()
+    assert pg.page.locator(".thumb").nth(5).get_attribute("class") == "thumb sel"
     z, _ = _check_shown(pg, ae, ink=False)
     np.testing.assert_array_equal(z, Z[5].astype(np.float64))
     _, img0 = _check_shown(pg, ae, ink=False)

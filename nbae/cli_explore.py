@@ -1,0 +1,70 @@
+"""``nbae explore``: write the interactive latent explorer page of a model.
+
+Registered in the command group by ``nbae.cli`` (``main.add_command(explore)`` at the end of
+that module). This module imports ``nbae.cli`` only when the command runs: importing it at
+the top would be circular, and ``python -m nbae.cli`` would fail to start.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import click
+
+# nbae.cli.CONTEXT (not imported: see above)
+CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True, "max_content_width": 100}
+
+
+def _friendly(fn):
+    """nbae.cli._friendly, looked up when the command runs: one-line errors, no tracebacks."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from nbae.cli import _friendly as friendly
+
+        return friendly(fn)(*args, **kwargs)
+
+    return wrapper
+
+
+@click.command(context_settings=CONTEXT)
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              default=Path("explorer.html"), help="Page to write (.html).")
+@click.option("--data", metavar="FILE",
+              show_default="stored inputs; flower models: data/flowers/prepared/flowers.npz",
+              help="Training inputs whose codes the page shows: a prepared flower set .npz, "
+                   "or a .npy/.csv matrix, one sample per row.")
+@click.option("--title", help="Page title [default: 'Latent explorer: ARCHITECTURE'].")
+@_friendly
+def explore(model, output, data, title):
+    """Write a self-contained HTML page that decodes MODEL's latent space live.
+
+    The page embeds the decoder and runs it in the browser: no server, no network. Glyph
+    models get the latent plane (hover to decode, click two glyphs for the straight-line
+    transition); others get one slider per latent coordinate and the training photos.
+
+    \b
+    Examples:
+      nbae explore models/font/model.npz -o font-explorer.html
+      nbae explore models/flowers/model.npz --data data/flowers/prepared/flowers.npz \\
+                   -o flowers-explorer.html
+    """
+    from nbae.cli import InputUsageError, _check_writable, _echo_err
+    from nbae.explorer import format_bytes, write_explorer
+    from nbae.inputs import load_model
+
+    if output.suffix.lower() not in (".html", ".htm"):
+        raise InputUsageError(f"{output}: explorer pages end in .html")
+    _check_writable(output)
+    ae = load_model(model)
+    try:
+        info = write_explorer(ae, output, data=data, title=title)
+    except OSError as exc:  # the disk filled up or the folder vanished while writing
+        reason = exc.strerror or " ".join(str(exc).split()) or type(exc).__name__
+        raise click.ClickException(f"{output}: cannot write ({reason}); nothing written") \
+            from None
+    _echo_err(f"wrote {output} ({format_bytes(info['bytes'])}: {info['layout']} layout, "
+              f"latent size {info['latent_dim']}, {info['inputs']} training inputs); open it "
+              "in a web browser")

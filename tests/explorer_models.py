@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from nbae.explorer import write_explorer
-from nbae.inputs import load_dataset
+from nbae.cli.inputs import load_dataset
 from nbae.model import Autoencoder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,7 +46,7 @@ def flower_files(folder: Path):
     X = flower_photos()
     data = folder / "flowers.npz"
     np.savez(data, X=X, ids=np.arange(6000, 6000 + len(X)), labels=np.full(len(X), 49))
-    meta = load_dataset(data).metadata
+    meta = load_dataset(data).model_metadata()
     ae = Autoencoder(FLOWER_LAYERS, activation="tanh", output_activation="tanh", init="xavier",
                      dtype="float32", seed=1, metadata=meta)
     model = folder / "model.npz"

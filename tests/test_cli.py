@@ -17,7 +17,7 @@ from nbae.cli.app import main
 
 ROOT = Path(__file__).resolve().parents[1]
 FONT = ROOT / "data" / "font.h"
-COMMANDS = ["train", "encode", "decode", "interpolate", "denoise", "generate", "info"]
+COMMANDS = ["train", "encode", "decode", "interpolate", "denoise", "generate", "info", "explore"]
 TINY = ["--layers", "35,10,2", "--epochs", "300", "--seed", "3", "--font-file", str(FONT)]
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from nbae.cli_explore import explore
+from nbae.cli.explore import explore
 from nbae.explorer import MAX_INPUTS, build_page, page_data
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -161,6 +161,7 @@ def test_stage_script_writes_the_page(font_model, tmp_path, capsys):
 
 
 def test_command_settings_match_the_cli():
-    from nbae import cli, cli_explore
+    from nbae.cli import app as cli
+    from nbae.cli import explore as cli_explore
 
     assert cli_explore.CONTEXT == cli.CONTEXT  # a copy: cli_explore must not import nbae.cli

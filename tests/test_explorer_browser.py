@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from nbae.explorer import write_explorer
-from nbae.model import Autoencoder
+from nbae.engine.model import Autoencoder
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

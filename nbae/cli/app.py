@@ -712,3 +712,13 @@ def info(model, as_json):
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+def _register_explore() -> None:
+    # imported here, not at the top: nbae.cli.explore imports this module lazily
+    from nbae.cli.explore import explore
+
+    main.add_command(explore)
+
+
+_register_explore()

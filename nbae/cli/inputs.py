@@ -18,12 +18,17 @@ import numpy as np
 
 from nbae import fileio
 from nbae.data.matrices import MATRIX_SUFFIXES, is_number, load_matrix, read_table
+from nbae.engine.metadata import (  # noqa: F401  (the CLI's vocabulary)
+    image_shape,
+    is_glyph_model,
+    load_model,
+    pixel_range,
+    stored_inputs,
+)
 from nbae.errors import InputError
 
 DEFAULT_FONT_FILE = Path("data/font.h")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
-# Images this small are bitmaps (the 7x5 font): drawn as text, scored by wrong pixels.
-GLYPH_MAX_PIXELS = 256
 # Config keys that describe the data rather than the model (read by ``nbae train``).
 DATA_KEYS = ("data", "encoding")
 
@@ -102,35 +107,6 @@ def load_dataset(data="font", font_file=DEFAULT_FONT_FILE, font_name: str = "Fon
 # ------------------------------------------------------------------------------ models
 
 
-def pixel_range(ae) -> tuple[float, float]:
-    low, high = ae.metadata.get("pixel_range") or (0.0, 1.0)
-    return float(low), float(high)
-
-
-def image_shape(ae) -> tuple[int, int] | None:
-    """The model's (rows, cols) if its metadata records one matching the output width."""
-    shape = ae.metadata.get("image_shape")
-    if shape and len(shape) == 2 and int(shape[0]) * int(shape[1]) == ae.output_dim:
-        return int(shape[0]), int(shape[1])
-    return None
-
-
-def is_glyph_model(ae) -> bool:
-    """True for small bitmap models (the font): drawn as text, scored in wrong pixels."""
-    shape = image_shape(ae)
-    return shape is not None and shape[0] * shape[1] <= GLYPH_MAX_PIXELS
-
-
-def load_model(path):
-    """Load a model; a missing file is an InputError, a corrupt one a ModelFileError."""
-    from nbae.engine.model import Autoencoder
-
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such model file")
-    return Autoencoder.load(path)
-
-
 # ------------------------------------------------------------------------------ inputs
 
 
@@ -175,16 +151,6 @@ def load_image(path, shape, pixel_range=(-1.0, 1.0)) -> np.ndarray:
         img = img.resize((cols, rows), Image.Resampling.LANCZOS)
     v = np.asarray(img, dtype=np.float64) / 255.0
     return (low + (high - low) * v).reshape(-1)
-
-
-def stored_inputs(ae) -> tuple[list[str], np.ndarray | None]:
-    """The model's training labels and stored training inputs (None unless a font model)."""
-    labels = [str(x) for x in ae.metadata.get("labels") or []]
-    train = ae.metadata.get("train_inputs")
-    X = np.asarray(train, dtype=np.float64) if train is not None else None
-    if X is not None and (X.ndim != 2 or X.shape != (len(labels), ae.input_dim)):
-        X = None
-    return labels, X
 
 
 def resolve_inputs(ae, items) -> tuple[np.ndarray, list[str]]:

@@ -14,7 +14,7 @@ Test hooks: ``window.nbae`` (decode, setLatent, latent, currentImage, shownPixel
 codes, nearest, transition, setTransitionMs, sample, benchmark, busy).
 """
 
-from nbae.explorer_script import SCRIPT
+from nbae.explorer.script import SCRIPT
 
 _HEAD = r"""<!doctype html>
 <html lang="en">

@@ -21,7 +21,7 @@ def _friendly(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from nbae.cli import _friendly as friendly
+        from nbae.cli.app import _friendly as friendly
 
         return friendly(fn)(*args, **kwargs)
 
@@ -51,9 +51,9 @@ def explore(model, output, data, title):
       nbae explore models/flowers/model.npz --data data/flowers/prepared/flowers.npz \\
                    -o flowers-explorer.html
     """
-    from nbae.cli import InputUsageError, _check_writable, _echo_err
+    from nbae.cli.app import InputUsageError, _check_writable, _echo_err
     from nbae.explorer import format_bytes, write_explorer
-    from nbae.inputs import load_model
+    from nbae.engine.metadata import load_model
 
     if output.suffix.lower() not in (".html", ".htm"):
         raise InputUsageError(f"{output}: explorer pages end in .html")

@@ -34,14 +34,9 @@ from pathlib import Path
 import numpy as np
 
 from nbae import fileio
-from nbae.inputs import (
-    InputError,
-    image_shape,
-    is_glyph_model,
-    load_dataset,
-    pixel_range,
-    stored_inputs,
-)
+from nbae.data.datasets import load_dataset
+from nbae.engine.metadata import image_shape, is_glyph_model, pixel_range, stored_inputs
+from nbae.errors import InputError
 
 PAGE_FORMAT = 1
 DEFAULT_FLOWER_SET = Path("data/flowers/prepared/flowers.npz")
@@ -60,12 +55,12 @@ def _b64(array, dtype) -> str:
 
 def _as_model(model):
     """An Autoencoder from a path or an Autoencoder; anything else is an InputError."""
-    from nbae.model import Autoencoder
+    from nbae.engine.model import Autoencoder
 
     if isinstance(model, Autoencoder):
         return model
     if isinstance(model, (str, Path)):
-        from nbae.inputs import load_model
+        from nbae.engine.metadata import load_model
 
         return load_model(model)
     raise InputError(f"expected a model file or an Autoencoder, got {type(model).__name__}")
@@ -197,7 +192,7 @@ def _script_json(obj) -> str:
 
 def build_page(ae, X, labels, title: str | None = None, source: str = "") -> str:
     """The explorer page of ``ae`` with the training inputs ``X`` (rows) and their labels."""
-    from nbae.explorer_page import TEMPLATE
+    from nbae.explorer.page import TEMPLATE
 
     data = page_data(ae, X, labels, title=title, source=source)
     fills = {"TITLE": html.escape(data["title"]), "DATA": _script_json(data)}

@@ -8,7 +8,7 @@ import numpy as np
 
 from nbae.explorer import write_explorer
 from nbae.cli.inputs import load_dataset
-from nbae.model import Autoencoder
+from nbae.engine.model import Autoencoder
 
 ROOT = Path(__file__).resolve().parents[1]
 FONT = ROOT / "data" / "font.h"

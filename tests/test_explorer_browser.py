@@ -131,7 +131,7 @@ def _plane_point(pg, z):
 
 def _check_shown(pg, ae, ink):
     """The page's image is Python's decode of the page's code, and is what the canvas shows."""
-    z = np.array(pg.js("nbae.latent()"))
+    z = np.array(pg.js("nbae.engine.latent()"))
     img = np.array(pg.js("nbae.currentImage()"))
     want = ae.decode(z[None, :])[0]
     np.testing.assert_allclose(img, want, rtol=0, atol=1e-5)
@@ -153,7 +153,7 @@ def test_font_page_hover_decodes_glyph_codes(open_page, font_page, font_model, f
     pg = open_page(font_page)
     assert pg.js("nbae.data.layout") == "plane"
     Z = font_model.encode(font_data.X)
-    np.testing.assert_array_equal(np.array(pg.js("nbae.codes()")), Z)
+    np.testing.assert_array_equal(np.array(pg.js("nbae.engine.codes()")), Z)
     pts = np.array([_plane_point(pg, z) for z in Z])
     chosen = _isolated(pts)[:4]
     assert len(chosen) >= 2
@@ -188,7 +188,7 @@ def test_font_page_click_two_glyphs_walks_the_line(open_page, font_page, font_mo
     assert pg.js("nbae.busy()")
     seen = []
     while pg.js("nbae.busy()"):  # intermediate codes lie on the straight line a -> b
-        seen.append(pg.js("nbae.latent()"))
+        seen.append(pg.js("nbae.engine.latent()"))
         pg.page.wait_for_timeout(50)
     for z in seen:
         t = np.dot(np.subtract(z, Z[a]), Z[b] - Z[a]) / np.dot(Z[b] - Z[a], Z[b] - Z[a])
@@ -206,7 +206,7 @@ def test_plane_of_a_3d_latent_puts_the_rest_on_sliders(open_page, font_data, tmp
     pg = open_page(path)
     slider = pg.page.locator("#sliders input")
     assert slider.count() == 1 and slider.get_attribute("data-dim") == "2"
-    before = pg.js("nbae.latent()")
+    before = pg.js("nbae.engine.latent()")
     box = slider.bounding_box()
     pg.page.mouse.click(box["x"] + 0.8 * box["width"], box["y"] + box["height"] / 2)
     z, _ = _check_shown(pg, ae, ink=True)

@@ -67,12 +67,14 @@ def principal_axes(Z) -> PrincipalAxes:
     return PrincipalAxes(mean, vt, np.sqrt(var), explained)
 
 
-def principal_grid(Z, center=None, n: int = 9, span: float = 2.0, dims=(0, 1)) -> PrincipalGrid:
+def principal_grid(Z, center=None, n: int = 9, span: float | None = 2.0,
+                   dims=(0, 1)) -> PrincipalGrid:
     """Codes of an ``n x n`` sweep along principal axes ``dims`` of ``Z`` around ``center``.
 
     ``Z`` (m, k) are the training codes; ``center`` (k,) is the code the sweep is centred on
     (default: their mean); ``span`` is the half-width of the sweep in standard deviations of
-    the codes' projection on each axis (2.0: from -2 to +2 std); ``dims`` are the two
+    the codes' projection on each axis (2.0: from -2 to +2 std; None: far enough from
+    ``center`` to reach the farthest training code on either axis); ``dims`` are the two
     0-based principal axes (0 = largest spread). ``codes[i, j] = center + xs[j] * std[0] *
     directions[0] + ys[i] * std[1] * directions[1]``, with ``ys`` decreasing so row 0 is the
     top of a picture, as in :func:`nbae.latent.latent_grid`.
@@ -80,9 +82,11 @@ def principal_grid(Z, center=None, n: int = 9, span: float = 2.0, dims=(0, 1)) -
     Z = _codes(Z)
     if isinstance(n, bool) or int(n) != n or n < 2:
         raise ValueError(f"n must be an integer >= 2, got {n!r}")
-    span = float(span)
-    if not (np.isfinite(span) and span > 0):
-        raise ValueError(f"span must be a positive number of standard deviations, got {span!r}")
+    if span is not None:
+        span = float(span)
+        if not (np.isfinite(span) and span > 0):
+            raise ValueError(f"span must be a positive number of standard deviations, "
+                             f"got {span!r}")
     axes = principal_axes(Z)
     r, k = axes.directions.shape
     try:
@@ -100,6 +104,8 @@ def principal_grid(Z, center=None, n: int = 9, span: float = 2.0, dims=(0, 1)) -
         flat = [a, b][int(np.argmin(std))]
         raise ValueError(f"the codes do not vary along principal axis {flat + 1}; "
                          f"sweep a lower axis or the latent coordinates")
+    if span is None:  # the codes' own reach along the two axes, in their std units
+        span = float(np.abs((Z - c) @ axes.directions[[a, b]].T / std).max())
     xs = np.linspace(-span, span, int(n))
     ys = xs[::-1].copy()
     va, vb = axes.directions[a] * std[0], axes.directions[b] * std[1]

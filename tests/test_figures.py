@@ -234,6 +234,8 @@ BAD_CALLS = {
     "pairs_rows": lambda p: plots.plot_pairs(GLYPHS, GLYPHS[:4], FONT, (0, 1), p),
     "latent_grid_axes": lambda p: plots.plot_latent_grid(np.zeros((2, 2, 35)), [0, 1], [0, 1],
                                                          FONT, (0, 1), p, axes="pca"),
+    "latent_grid_dims": lambda p: plots.plot_latent_grid(np.zeros((2, 2, 35)), [0, 1], [0, 1],
+                                                         FONT, (0, 1), p, dims=(0, -1)),
     "latent_grid_nan": lambda p: plots.plot_latent_grid(np.zeros((2, 2, 35)), [0, np.nan],
                                                         [0, 1], FONT, (0, 1), p),
     "noise_y_column": lambda p: plots.plot_noise_curves(

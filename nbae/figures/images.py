@@ -93,7 +93,12 @@ def sweep_description(axes: str = "coordinates", dims=(0, 1)) -> str:
     """
     if axes not in SWEEP_AXES:
         raise ValueError(f"axes must be one of {', '.join(SWEEP_AXES)}, got {axes!r}")
-    i, j = (int(d) + 1 for d in dims)
+    try:
+        i, j = (check_positive_int(int(d) + 1, "dims") for d in dims)
+    except (TypeError, ValueError):
+        raise ValueError(f"dims must be two 0-based axis numbers, got {dims!r}") from None
+    if i == j:
+        raise ValueError(f"dims must be two different axes, got {dims!r}")
     if axes == "principal":
         return f"principal axes {i} and {j} of the training codes"
     return f"latent coordinates z{i} and z{j}"

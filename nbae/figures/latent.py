@@ -84,12 +84,12 @@ def plot_latent_map(Z, labels, path, images=None, image_shape=None, pixel_range=
         ax.set_ylabel("z2 (latent unit 2)")
         ax.set_title(title, **TXT)
         ax.grid(True, alpha=0.3)
-        place_labels(fig, ax, Z, texts, thumbs)
+        _place_labels(fig, ax, Z, texts, thumbs)
 
     render(build, path, figsize=(9.0, 8.0))
 
 
-def place_labels(fig, ax, Z, texts, thumbs=(), rounds: int = 4) -> None:
+def _place_labels(fig, ax, Z, texts, thumbs=(), rounds: int = 4) -> None:
     """Choose each label's offset and the axis limits so everything fits inside the axes.
 
     ``texts`` are annotations at the points ``Z`` (offset points, centred); ``thumbs`` the

@@ -42,18 +42,17 @@ def format_code(z, digits: int = 2) -> str:
 
 
 def render(build, path, figsize, layout=None) -> None:
-    """Build a figure with ``build(fig)`` and save it atomically; clear it on any failure.
+    """Build a figure with ``build(fig)`` and save it atomically (nothing written on failure).
 
+    The figure is not registered with pyplot, so it is freed with its last reference; it is
+    not cleared (clearing a figure of many image tiles took a third of the drawing time).
     ``save_figure`` is looked up in this module at call time, so tests can wrap it to inspect
     the finished figure before it is written.
     """
     fig = Figure(figsize=figsize, layout=layout)
     FigureCanvasAgg(fig)
-    try:
-        build(fig)
-        save_figure(fig, path)
-    finally:
-        fig.clear()
+    build(fig)
+    save_figure(fig, path)
 
 
 def text_width(texts, fontsize: float, **style) -> float:

@@ -1,4 +1,5 @@
-"""Tests for nbae.plots: every figure writes a valid PNG; bad input leaves nothing behind."""
+"""Tests for nbae.figures: every figure writes a valid PNG; bad input leaves nothing behind;
+the figures read right (orientation, labels inside the axes, human titles)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from nbae import plots
+from nbae import figures as plots
+from nbae.figures import common
 
 FONT = (7, 5)
 RNG = np.random.default_rng(0)
@@ -35,24 +37,6 @@ def _history(n, seed=0):
 
 
 # ------------------------------------------------------------------ pure helpers
-
-
-def test_wrong_pixel_mask_binary_range():
-    t = np.array([[0, 1, 1, 0]])
-    o = np.array([[0.49, 0.51, 0.2, 0.9]])
-    assert plots.wrong_pixel_mask(t, o).tolist() == [[False, False, True, True]]
-
-
-def test_wrong_pixel_mask_bipolar_midpoint_is_background():
-    t = np.array([-1, 1, 1, -1])
-    o = np.array([0.0, 0.0, 0.01, -0.01])
-    # exactly at the midpoint counts as background (not above it)
-    assert plots.wrong_pixel_mask(t, o, (-1, 1)).tolist() == [False, True, False, False]
-
-
-def test_wrong_pixel_mask_rejects_bad_range():
-    with pytest.raises(ValueError, match="pixel_range"):
-        plots.wrong_pixel_mask([0], [0], (1, 0))
 
 
 def test_downsample_short_history_is_unchanged():
@@ -94,17 +78,8 @@ def test_downsample_rejects_bad_args():
         plots.downsample_history(_history(10), max_points=3)
 
 
-def test_choose_latent_dim():
-    df = pd.DataFrame({"latent_dim": [1, 2, 2, 3, 4],
-                       "final_loss": [1, 1, 1, 1, 1],
-                       "best_loss": [0.5, 0.3, 0.09, 0.05, 0.01]})
-    assert plots.choose_latent_dim(df, 0.1) == 2
-    assert plots.choose_latent_dim(df, 0.05) == 3
-    assert plots.choose_latent_dim(df, 0.001) is None
-
-
 def test_level_label():
-    assert [plots._level_label(v) for v in (0.05, 0.1, 15, 20)] == ["5%", "10%", "15%", "20%"]
+    assert [common.level_label(v) for v in (0.05, 0.1, 15, 20)] == ["5%", "10%", "15%", "20%"]
 
 
 # ------------------------------------------------------------------ figures
@@ -257,6 +232,15 @@ BAD_CALLS = {
         pd.DataFrame({"latent_dim": [1], "final_loss": [1.0], "best_loss": [1.0]}), p,
         chosen=7),
     "pairs_rows": lambda p: plots.plot_pairs(GLYPHS, GLYPHS[:4], FONT, (0, 1), p),
+    "latent_grid_axes": lambda p: plots.plot_latent_grid(np.zeros((2, 2, 35)), [0, 1], [0, 1],
+                                                         FONT, (0, 1), p, axes="pca"),
+    "latent_grid_dims": lambda p: plots.plot_latent_grid(np.zeros((2, 2, 35)), [0, 1], [0, 1],
+                                                         FONT, (0, 1), p, dims=(0, -1)),
+    "latent_grid_nan": lambda p: plots.plot_latent_grid(np.zeros((2, 2, 35)), [0, np.nan],
+                                                        [0, 1], FONT, (0, 1), p),
+    "noise_y_column": lambda p: plots.plot_noise_curves(
+        pd.DataFrame({"level": [0.1], "model": ["m"]}), p, mean="restored"),
+    "range_infinite": lambda p: plots.plot_image_grid(GLYPHS, FONT, (0, np.inf), p),
 }
 
 
@@ -296,7 +280,7 @@ def test_existing_file_survives_failed_rewrite(tmp_path):
 def test_plot_pairs_title_clears_the_column_titles(tmp_path, monkeypatch):
     boxes = {}
 
-    def measure_then_save(fig, path):  # the figure is cleared once saved
+    def measure_then_save(fig, path):  # measured while drawn, just before it is written
         renderer = fig.canvas.get_renderer()
         fig.canvas.draw()
         boxes["title"] = fig._suptitle.get_window_extent(renderer)
@@ -304,8 +288,8 @@ def test_plot_pairs_title_clears_the_column_titles(tmp_path, monkeypatch):
         boxes["fig_top"] = fig.bbox.y1
         save(fig, path)
 
-    save = plots.save_figure
-    monkeypatch.setattr(plots, "save_figure", measure_then_save)
+    save = common.save_figure
+    monkeypatch.setattr(common, "save_figure", measure_then_save)
     a = RNG.uniform(-1, 1, (12, 1024))  # the layout of navigate_flowers' generated.png
     plots.plot_pairs(a, a, (32, 32), (-1, 1), tmp_path / "p.png", "generated", "nearest photo",
                      captions=[f"nearest #{i}, rms 0.1" for i in range(12)], title="A title")

@@ -7,7 +7,7 @@ Writes OUT_DIR/font.npz (32x35 glyph matrix, labels, codes) and OUT_DIR/glyphs.p
 import sys
 from pathlib import Path
 
-from nbae import plots
+from nbae import figures as plots
 from nbae.data.datasets import save_font_set
 from nbae.studies import font_data as fd
 from nbae.studies.params import load_params, run_stage, stage_parser

@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from nbae import plots
+from nbae import figures as plots
 from nbae.fileio import write_csv
 from nbae.studies import font as fst
 from nbae.studies.params import load_params, run_stage, stage_parser

@@ -9,7 +9,7 @@ restored, mean_wrong: for ``dvc plots``), OUT_DIR/metrics.json (restored shares 
 import sys
 from pathlib import Path
 
-from nbae import plots
+from nbae import figures as plots
 from nbae.engine.model import Autoencoder
 from nbae.fileio import write_csv, write_json
 from nbae.studies import denoising as dn
@@ -47,14 +47,18 @@ def main(argv=None) -> int:
 
     fig = Path(args.figures)
     unit = "probability" if kind in ("flip", "mask") else "standard deviation"
+    band = f"min\u2013max over {cfg['trials']} trials"
+    px = "pixel" if cfg["max_wrong"] == 1 else "pixels"
     plots.plot_noise_curves(summary, fig / "wrong_pixels.png", mean="mean_wrong",
-                            low="mean_wrong_min", high="mean_wrong_max",
-                            title=f"Wrong pixels per glyph ({cfg['trials']} trials per level)",
-                            xlabel=f"{kind} noise ({unit})")
+                            low="mean_wrong_min", high="mean_wrong_max", band_label=band,
+                            title="Wrong pixels per glyph after denoising",
+                            xlabel=f"{kind} noise ({unit})",
+                            ylabel="wrong pixels per glyph (mean of the 32)")
     plots.plot_noise_curves(summary, fig / "restored.png", mean="restored",
-                            low="restored_min", high="restored_max",
-                            title=f"Glyphs restored with <= {cfg['max_wrong']} wrong pixel(s)",
-                            xlabel=f"{kind} noise ({unit})", ylabel="share of glyphs")
+                            low="restored_min", high="restored_max", band_label=band,
+                            title=f"Glyphs restored (\u2264 {cfg['max_wrong']} wrong {px})",
+                            xlabel=f"{kind} noise ({unit})", ylabel="glyphs restored",
+                            y_percent=True)
     for name, ae in (("denoiser", denoiser), ("plain", plain)):
         grid = dn.example_grid(ae.reconstruct, X, cfg["figure_levels"], kind, cfg["seed"], pr)
         plots.plot_denoising(X, grid, data.image_shape, pr, fig / f"examples_{name}.png",

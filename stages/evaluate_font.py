@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from nbae import plots
+from nbae import figures as plots
 from nbae.data.metrics import pixel_errors
 from nbae.engine.latent import latent_grid
 from nbae.engine.model import Autoencoder

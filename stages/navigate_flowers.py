@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from nbae import plots
+from nbae import figures as plots
+from nbae.engine.latent_pca import principal_grid
 from nbae.engine.model import Autoencoder
 from nbae.fileio import write_csv
 from nbae.studies import flowers as fls
@@ -46,11 +47,19 @@ def main(argv=None) -> int:
                                for i, m in enumerate(mse)],
                      title=f"The {len(X)} photos and their reconstructions ({arch})")
     i, j = cfg["grid_dims"]
-    xs, ys, imgs = fls.photo_grid(ae, X, cfg["photo"], dims=(i, j), n=cfg["grid_n"],
-                                  span_std=cfg["grid_span"])
+    n = cfg["grid_n"]
+    if cfg["grid_axes"] == "principal":  # where the training codes actually vary
+        Z = ae.encode(X)
+        g = principal_grid(Z, Z[cfg["photo"]], n=n, span=cfg["grid_span"], dims=(i, j))
+        xs, ys = g.xs, g.ys
+        imgs = ae.decode(g.codes.reshape(n * n, -1)).reshape(n, n, -1)
+    else:  # the original study: two raw latent units, the others fixed
+        xs, ys, imgs = fls.photo_grid(ae, X, cfg["photo"], dims=(i, j), n=n,
+                                      span_std=cfg["grid_span"])
     plots.plot_latent_grid(imgs, xs, ys, shape, pr, fig / "latent_grid.png",
-                           title=f"Latent coordinates {i + 1} and {j + 1} swept around photo "
-                                 f"{fls.photo_label(data, cfg['photo'])} (others fixed)")
+                           title=f"Flowers decoded around photo "
+                                 f"{fls.photo_label(data, cfg['photo'])}",
+                           axes=cfg["grid_axes"], dims=(i, j))
     plots.plot_transitions(fls.pair_transitions(ae, data, cfg["pairs"], cfg["steps"]), shape, pr,
                            fig / "transitions.png",
                            title="Walking the latent line between two photos")

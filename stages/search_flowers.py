@@ -9,7 +9,7 @@ size, for ``dvc exp show``) and FIGURE.
 import sys
 from pathlib import Path
 
-from nbae import plots
+from nbae import figures as plots
 from nbae.fileio import write_csv, write_json
 from nbae.studies import flowers as fls
 from nbae.studies.params import load_params, run_stage, stage_parser

@@ -473,3 +473,18 @@ def test_runtime_warnings_do_not_leak(tmp_path):
 def test_option_errors_are_usage_errors(model):
     res = run("interpolate", model, "k", "h", "--steps", "1", code=2)
     assert "Invalid value for '--steps'" in res.stderr and "Traceback" not in res.output
+
+
+def test_decode_png_titles_each_image_with_its_code(model, tmp_path, monkeypatch):
+    from nbae.figures import common
+
+    seen, real = {}, common.save_figure
+
+    def look(fig, path):
+        seen["titles"] = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+        seen["suptitle"] = fig._suptitle.get_text()
+        real(fig, path)
+
+    monkeypatch.setattr(common, "save_figure", look)
+    run("decode", model, "6.5,-0.4;0,0", "-o", tmp_path / "glyph.png")
+    assert seen["titles"] == ["(6.50, -0.40)", "(0.00, 0.00)"]

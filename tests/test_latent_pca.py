@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nbae.latent_pca import principal_axes, principal_grid
+from nbae.engine.latent_pca import principal_axes, principal_grid
 
 RNG = np.random.default_rng(7)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from nbae.selection import choose_latent_dim
+from nbae.studies.selection import choose_latent_dim
 
 
 def test_choose_latent_dim():

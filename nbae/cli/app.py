@@ -449,7 +449,11 @@ def decode(model, codes, output, fmt):
     Z, labels = parse_codes(codes, ae.latent_dim, stdin=sys.stdin)
     images = ae.decode(Z)
     titles = labels or [str(i) for i in range(len(Z))]
-    _show_images(ae, images, titles, output, fmt, png_title="Decoded codes")
+    if output is not None and str(output).lower().endswith(".png") and not labels:
+        from nbae.figures import format_code
+
+        titles = [format_code(z) for z in Z]  # the code each image was decoded from
+    _show_images(ae, images, titles, output, fmt, png_title=f"Decoded from {model}")
 
 
 # ------------------------------------------------------------------------------ interpolate
@@ -490,7 +494,7 @@ def interpolate(model, a, b, steps, output, fmt):
         shape = image_shape(ae)
         if shape is None:
             raise InputError(f"{output}: the model records no image shape; write .npy or .csv")
-        from nbae.plots import plot_transitions
+        from nbae.figures import plot_transitions
 
         plot_transitions([(ta, tb, images)], shape, pixel_range(ae), output,
                          title=f"{ta} -> {tb} along the latent line")
@@ -558,7 +562,7 @@ def denoise(model, inputs, level, kind, seed, output):
         shape = image_shape(ae)
         if shape is None:
             raise InputError(f"{output}: the model records no image shape; write .npy")
-        from nbae.plots import plot_denoising
+        from nbae.figures import plot_denoising
 
         plot_denoising(X, {level: (noisy, restored)}, shape, rng, output, labels=labels,
                        title=f"Denoising ({kind} noise)")

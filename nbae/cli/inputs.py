@@ -319,7 +319,7 @@ def write_images(path, images, ae, titles=None, title: str | None = None) -> Non
     shape = image_shape(ae)
     if shape is None:
         raise InputError(f"{path}: the model records no image shape; write .npy or .csv")
-    from nbae.plots import plot_image_grid
+    from nbae.figures import plot_image_grid
 
     plot_image_grid(images, shape, pixel_range(ae), path, titles=titles,
                     ncols=min(len(images), 10), suptitle=title)

@@ -101,3 +101,12 @@ def max_wrong_metric(X, pixel_range, max_wrong: int = 1):
         return {"max_wrong_pixels": float(err.max()),
                 "glyphs_over": float((err > max_wrong).sum())}
     return metric
+
+
+def wrong_pixel_mask(target, output, pixel_range=(0, 1)) -> np.ndarray:
+    """Boolean mask of pixels whose binarised value differs between ``target`` and ``output``.
+
+    The mask behind :func:`pixel_errors`' counts (both use :func:`binarize`), so a pixel
+    counted wrong is exactly a pixel the figures paint red. Shapes broadcast.
+    """
+    return binarize(target, pixel_range) != binarize(output, pixel_range)

@@ -1,7 +1,7 @@
 """Walking the latent space: interpolations, grids, sampling, nearest neighbours.
 
 Used by the study stages and by ``nbae interpolate`` / ``nbae generate``; all functions take a
-trained model and return arrays, leaving drawing to :mod:`nbae.plots`.
+trained model and return arrays, leaving drawing to :mod:`nbae.figures`.
 """
 
 from __future__ import annotations

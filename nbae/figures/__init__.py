@@ -6,8 +6,8 @@ The rooms: :mod:`~nbae.figures.common` (checks, rendering, tiles), :mod:`~nbae.f
 :mod:`~nbae.figures.latent` (the labelled latent map), :mod:`~nbae.figures.curves` (training
 error, noise curves, latent-size search). ``from nbae import figures as plots`` gives the
 same names the former ``nbae.plots`` module had (less its two computations:
-``choose_latent_dim`` is in :mod:`nbae.selection`, ``wrong_pixel_mask`` in
-:mod:`nbae.pixel_mask`).
+``choose_latent_dim`` is in :mod:`nbae.studies.selection`, ``wrong_pixel_mask`` in
+:mod:`nbae.data.metrics`).
 """
 
 from nbae.figures.common import GLYPH_MAX_PIXELS, format_code

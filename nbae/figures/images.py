@@ -1,8 +1,8 @@
 """Image figures: grids, reconstructions, pairs, transitions, denoising rows, latent sweeps.
 
 Arrays in, PNG files out (see :mod:`nbae.figures.common` for the shared conventions). Wrong
-pixels are painted red from :func:`nbae.pixel_mask.wrong_pixel_mask`, the same threshold that
-:func:`nbae.metrics.pixel_errors` counts with.
+pixels are painted red from :func:`nbae.data.metrics.wrong_pixel_mask`, the same threshold that
+:func:`nbae.data.metrics.pixel_errors` counts with.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from nbae.figures.common import (
     show_rgb,
     text_width,
 )
-from nbae.pixel_mask import wrong_pixel_mask
+from nbae.data.metrics import wrong_pixel_mask
 
 __all__ = [
     "SWEEP_AXES",

@@ -34,7 +34,8 @@ TRAIN_DEFAULTS = {"epochs": 5000}
 SEARCH_DEFAULTS = {"latent_sizes": [1, 2, 3, 4, 5, 6, 8], "epochs": 2000, "seeds": [0],
                    "threshold": 1e-3, "criterion": "best_loss"}
 CRITERIA = ("best_loss", "final_loss")
-NAVIGATE_DEFAULTS = {"photo": 0, "grid_n": 9, "grid_dims": [0, 1], "grid_span": 2.0,
+NAVIGATE_DEFAULTS = {"photo": 0, "grid_n": 9, "grid_axes": "principal", "grid_dims": [0, 1],
+                     "grid_span": 2.0,
                      "pairs": [[0, 1]], "steps": 9, "samples": 12, "sample_seed": 0,
                      "sample_scale": 1.0}
 
@@ -113,6 +114,9 @@ def navigate_params(params: dict, n_photos: int | None = None,
         raise ParamsError(f"params flowers_navigate.grid_dims {dims}: the model has "
                           f"{latent_dim} latent units (0..{latent_dim - 1})")
     cfg["grid_dims"] = dims
+    if cfg["grid_axes"] not in ("principal", "coordinates"):
+        raise ParamsError(f"params flowers_navigate.grid_axes must be principal or "
+                          f"coordinates, got {cfg['grid_axes']!r}")
     if cfg["grid_span"] is not None:
         cfg["grid_span"] = number(cfg["grid_span"], "flowers_navigate.grid_span")
     pairs = cfg["pairs"]
@@ -314,11 +318,10 @@ def smallest_size(table: pd.DataFrame, threshold: float, criterion: str = "best_
     """
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {list(CRITERIA)}, got {criterion!r}")
-    # a NaN loss (diverged before any finite epoch) never qualifies; with several seeds a
-    # size qualifies when its best run does
-    best = table.fillna({criterion: math.inf}).groupby("latent_dim")[criterion].min()
-    ok = best[best <= threshold]
-    return None if ok.empty else int(ok.index.min())
+    # a NaN loss (diverged before any finite epoch) never qualifies
+    from nbae.studies.selection import choose_latent_dim
+
+    return choose_latent_dim(table.fillna({criterion: math.inf}), threshold, column=criterion)
 
 
 def search_summary(table: pd.DataFrame, threshold: float, criterion: str, base_cfg: dict,

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from nbae.explorer import write_explorer
 from nbae.cli.inputs import load_dataset
 from nbae.engine.model import Autoencoder
+from nbae.explorer import write_explorer
 
 ROOT = Path(__file__).resolve().parents[1]
 FONT = ROOT / "data" / "font.h"

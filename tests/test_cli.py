@@ -488,3 +488,4 @@ def test_decode_png_titles_each_image_with_its_code(model, tmp_path, monkeypatch
     monkeypatch.setattr(common, "save_figure", look)
     run("decode", model, "6.5,-0.4;0,0", "-o", tmp_path / "glyph.png")
     assert seen["titles"] == ["(6.50, -0.40)", "(0.00, 0.00)"]
+    assert seen["suptitle"] == f"Decoded from {model}"

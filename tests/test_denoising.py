@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nbae.data.datasets import Dataset
 from nbae.studies import denoising as dn
 from nbae.studies.params import ParamsError
 
@@ -65,20 +66,19 @@ def test_bad_model_output_shape_is_reported():
         dn.evaluate({"bad": lambda Xn: Xn[:, :2]}, GLYPHS, [0.1], trials=2)
 
 
-def test_summary_metrics_and_wide_curves():
+def test_summary_headline_and_long_curves():
     df = dn.evaluate({"id": identity, dn.NOISY_INPUT: identity}, GLYPHS, [0.0, 0.1, 1.0],
                      trials=3, seed=0)
     s = dn.summarize(df)
     assert list(s.columns[:3]) == ["model", "level", "trials"]
     assert set(s["trials"]) == {3}
-    m = dn.metrics(s)
-    assert set(m) == {"id"}  # the noisy-input reference stays out of the metrics
-    assert set(m["id"]) == {"noise_00pct", "noise_10pct", "noise_100pct"}
-    assert m["id"]["noise_100pct"] == {"restored": 0.0, "mean_wrong": 4.0, "worst_wrong": 4,
-                                       "mse": 1.0}
-    w = dn.wide_curves(s, short={dn.NOISY_INPUT: "noisy"})
-    assert list(w["level"]) == [0.0, 0.1, 1.0]
-    assert {"restored_id", "mean_wrong_noisy"} <= set(w.columns)
+    m = dn.headline(s, {"ae": "id"}, levels=(0.1, 1.0))  # the exp show numbers
+    assert m == {"ae_10": round(float(s[(s.model == "id") & (s.level == 0.1)]["restored"].iloc[0]), 4),
+                 "ae_100": 0.0}
+    c = dn.long_curves(s, {dn.NOISY_INPUT: "noisy"})
+    assert list(c.columns) == ["level", "series", "restored", "mean_wrong"]
+    assert set(c["series"]) == {"id", "noisy"} and len(c) == 6
+    assert c[(c.series == "id") & (c.level == 1.0)]["mean_wrong"].iloc[0] == 4.0
 
 
 def _params(**denoise):
@@ -128,18 +128,20 @@ def test_bad_eval_params():
 
 
 def test_train_denoiser_tiny():
-    data = {"X": GLYPHS, "labels": ["a", "b", "c"], "pixel_range": [0.0, 1.0]}
+    data = Dataset(GLYPHS, ["a", "b", "c"], "font", (0.0, 1.0), (2, 2),
+                   {"font": "Font3", "encoding": "binary", "codes": [97, 98, 99]})
     cfg = dn.train_params(_params())
     ae, history = dn.train_denoiser(data, cfg)
     assert len(history) == 2 and "max_wrong_pixels" in history
-    assert ae.metadata["dataset"] == "font" and ae.metadata["image_shape"] == [7, 5]
+    assert ae.metadata["dataset"] == "font" and ae.metadata["image_shape"] == [2, 2]
     assert ae.metadata["denoising"]["mode"] == "fixed"
     s = dn.train_summary(ae, history, data, ae.training["n_samples"])
     assert s["samples"] == 18 and s["epochs"] == 2
 
 
 def test_bad_model_config_is_a_params_error():
-    data = {"X": GLYPHS, "labels": ["a", "b", "c"], "pixel_range": [0.0, 1.0]}
+    data = Dataset(GLYPHS, ["a", "b", "c"], "font", (0.0, 1.0), (2, 2),
+                   {"font": "Font3", "encoding": "binary", "codes": [97, 98, 99]})
     cfg = dn.train_params(_params(model={"layers": [4, 2], "lr": -1.0, "epochs": 1}))
     with pytest.raises(ParamsError, match="lr"):
         dn.train_denoiser(data, cfg)
@@ -166,15 +168,7 @@ def test_train_denoiser_stage_bad_model_exit_2(tmp_path, capsys, model, message)
     spec = importlib.util.spec_from_file_location("stage_train_denoiser", path)
     stage = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(stage)
-    rc = run_stage(stage.main, ["--params", str(tmp_path / "params.yaml"),
-                                "--data", str(tmp_path / "font.npz"),
-                                "--model", str(tmp_path / "model.npz"),
-                                "--out", str(tmp_path / "out")])
+    rc = run_stage(stage.main, [str(tmp_path / "params.yaml"), str(tmp_path / "font.npz"),
+                                str(tmp_path / "model.npz"), str(tmp_path / "out")])
     assert (rc, capsys.readouterr().err) == (2, f"error: {message}\n")
     assert not (tmp_path / "model.npz").exists()
-
-
-def test_baseline_arch_must_be_an_id():
-    assert dn.train_params(_params(baseline_arch="7"))["baseline_arch"] == "7"
-    with pytest.raises(ParamsError, match="denoise.baseline_arch"):
-        dn.train_params(_params(baseline_arch=None))

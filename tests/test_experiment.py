@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from nbae.engine.latent import interpolate, latent_grid, nearest, sample_codes
 from nbae.studies.experiment import (
     check_config,
     describe,
@@ -10,7 +11,6 @@ from nbae.studies.experiment import (
     latent_stats,
     model_from_config,
 )
-from nbae.engine.latent import interpolate, latent_grid, nearest, sample_codes
 
 CFG = {"layers": [10, 6, 2], "activation": "tanh", "output_activation": "sigmoid",
        "init": "xavier", "optimizer": "adam", "lr": 0.01, "batch_size": 4, "epochs": 30}

@@ -14,8 +14,8 @@ import explorer_models as em
 import numpy as np
 import pytest
 
-from nbae.explorer import write_explorer
 from nbae.engine.model import Autoencoder
+from nbae.explorer import write_explorer
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -13,18 +13,21 @@ import pandas as pd
 import pytest
 import yaml
 
-from nbae.studies import flowers as fls
 from nbae.engine.model import Autoencoder
+from nbae.studies import flowers as fls
+from nbae.data.datasets import Dataset
 from nbae.studies.params import ParamsError, run_stage
 
 ROOT = Path(__file__).resolve().parents[1]
 SIDE = 6  # 6x6 "photos": 36 pixels
 
 
-def synthetic_set(n=6, side=SIDE, seed=0) -> dict:
+def synthetic_set(n=6, side=SIDE, seed=0) -> Dataset:
     rng = np.random.default_rng(seed)
     X = np.tanh(rng.normal(size=(n, side * side))).astype(np.float32)
-    return {"X": X, "ids": [100 + 3 * i for i in range(n)], "classes": [49] * n, "size": side}
+    ids = [100 + 3 * i for i in range(n)]
+    return Dataset(X, [str(i) for i in ids], "flowers", (-1.0, 1.0), (side, side),
+                   {"ids": ids, "classes": [49] * n})
 
 
 ARCH = {"layers": [SIDE * SIDE, 12, 3], "activation": "tanh", "output_activation": "tanh",
@@ -119,16 +122,16 @@ def test_navigate_params_checks_photos_and_dims():
 
 def test_load_flower_set(tmp_path, data):
     path = tmp_path / "f.npz"
-    np.savez(path, X=data["X"], ids=np.array(data["ids"]), labels=np.array(data["classes"]))
+    np.savez(path, X=data.X, ids=np.array(data.info["ids"]), labels=np.array(data.info["classes"]))
     got = fls.load_flower_set(path)
-    assert got["size"] == SIDE and got["ids"] == data["ids"] and got["X"].dtype == np.float32
+    assert got.size == SIDE and got.info["ids"] == data.info["ids"] and got.X.dtype == np.float32
     with pytest.raises(ValueError, match="prepare_flowers"):
         fls.load_flower_set(tmp_path / "missing.npz")
     np.savez(path, X=np.zeros((2, 35)), ids=np.array([1, 2]))
     with pytest.raises(ValueError, match="square"):
         fls.load_flower_set(path)
-    np.savez(path, X=np.zeros((2, 36)))
-    with pytest.raises(ValueError, match="not a flower set"):
+    np.savez(path, Y=np.zeros((2, 36)))
+    with pytest.raises(ValueError, match="no array 'X'"):
         fls.load_flower_set(path)
 
 
@@ -139,11 +142,11 @@ def test_model_metadata_follows_the_contract(trained, data):
     ae, _ = trained
     m = ae.metadata
     assert m["dataset"] == "flowers"
-    assert m["labels"] == [str(i) for i in data["ids"]]
+    assert m["labels"] == [str(i) for i in data.info["ids"]]
     assert m["pixel_range"] == [-1.0, 1.0] and m["image_shape"] == [SIDE, SIDE]
     assert m["preprocess"]["size"] == SIDE and m["preprocess"]["crop"] == "center"
     assert len(m["latent_stats"]["mean"]) == 3 and len(m["latent_stats"]["cov"]) == 3
-    assert m["classes"] == data["classes"]
+    assert m["classes"] == data.info["classes"]
 
 
 def test_metadata_survives_save_and_load(tmp_path, trained):
@@ -168,11 +171,11 @@ def test_run_summary_fields(trained, data):
     assert s["n_photos"] == 6 and s["steps"] == 150 * 2  # 6 photos in batches of 4
     assert s["lowest_loss"] <= s["final_loss"]
     assert s["lowest_loss"] == pytest.approx(history["loss"].min(), rel=1e-5)
-    mse = fls.per_image_mse(ae, data["X"])
+    mse = fls.per_image_mse(ae, data.X)
     rec = s["reconstruction"]
     assert rec["mse_mean"] == pytest.approx(mse.mean(), rel=1e-5)
     assert rec["mse_max"] == pytest.approx(mse.max(), rel=1e-5)
-    assert rec["worst_id"] == data["ids"][int(np.argmax(mse))]
+    assert rec["worst_id"] == data.info["ids"][int(np.argmax(mse))]
     assert rec["psnr_min_db"] <= rec["psnr_mean_db"]
     assert "36-12-3" in s["description"]
     json.dumps(s, allow_nan=False)
@@ -180,13 +183,13 @@ def test_run_summary_fields(trained, data):
 
 def test_per_image_mse_and_psnr(trained, data):
     ae, _ = trained
-    X = data["X"].astype(np.float64)
+    X = data.X.astype(np.float64)
     want = ((ae.reconstruct(X) - X) ** 2).mean(axis=1)
     assert np.allclose(fls.per_image_mse(ae, X), want)
     assert fls.psnr(0.04) == pytest.approx(20.0)  # range 2: 10 log10(4 / 0.04)
     table = fls.reconstruction_table(ae, data)
     assert list(table.columns) == ["photo", "id", "class", "mse", "psnr_db"]
-    assert table["id"].tolist() == data["ids"]
+    assert table["id"].tolist() == data.info["ids"]
 
 
 def test_thin_history_keeps_first_last_and_multiples():
@@ -239,11 +242,12 @@ def test_latent_search_trains_every_size_and_seed(data):
     assert (table["best_loss"] <= table["final_loss"]).all()
     assert table["n_params"].iloc[2] > table["n_params"].iloc[0]
     curves = fls.search_curves(hist, every=10)
-    assert curves["epoch"].tolist() == [1, 10, 20]
-    assert list(curves.columns) == ["epoch", "latent_1_s0", "latent_1_s1", "latent_2_s0",
-                                    "latent_2_s1"]
+    assert list(curves.columns) == ["epoch", "series", "loss"]  # long format, for dvc plots
+    assert curves["epoch"].tolist() == [1, 10, 20] * 4
+    assert curves["series"].unique().tolist() == ["latent 1 seed 0", "latent 1 seed 1",
+                                                  "latent 2 seed 0", "latent 2 seed 1"]
     one = fls.search_curves({k: v for k, v in hist.items() if k[1] == 0})
-    assert list(one.columns) == ["epoch", "latent_1", "latent_2"]
+    assert one["series"].unique().tolist() == ["latent 1", "latent 2"]
 
 
 def test_latent_search_keeps_a_diverged_run(data):
@@ -259,7 +263,7 @@ def test_latent_search_keeps_a_diverged_run(data):
 
 def test_photo_grid_is_centred_on_the_photo(trained, data):
     ae, _ = trained
-    X = data["X"]
+    X = data.X
     xs, ys, imgs = fls.photo_grid(ae, X, photo=2, dims=(0, 2), n=5, span_std=1.5)
     assert imgs.shape == (5, 5, SIDE * SIDE)
     z = ae.encode(X[2:3])[0]
@@ -276,7 +280,7 @@ def test_pair_transitions_end_at_the_reconstructions(trained, data):
     ae, _ = trained
     rows = fls.pair_transitions(ae, data, [[0, 3], [5, 1]], steps=4)
     assert [r[:2] for r in rows] == [("#100", "#109"), ("#115", "#103")]
-    rec = ae.reconstruct(data["X"])
+    rec = ae.reconstruct(data.X)
     assert rows[0][2].shape == (4, SIDE * SIDE)
     assert np.allclose(rows[0][2][0], rec[0], atol=1e-5)
     assert np.allclose(rows[0][2][-1], rec[3], atol=1e-5)
@@ -286,11 +290,11 @@ def test_generate_with_nearest(trained, data):
     ae, _ = trained
     dec, near, captions = fls.generate_with_nearest(ae, data, 5, seed=3)
     assert dec.shape == near.shape == (5, SIDE * SIDE) and len(captions) == 5
-    X = data["X"].astype(np.float64)
+    X = data.X.astype(np.float64)
     d = ((dec[:, None, :] - X[None]) ** 2).sum(-1)
     assert np.allclose(near, X[d.argmin(1)])
     i0 = int(d[0].argmin())
-    assert captions[0] == (f"nearest #{data['ids'][i0]}, rms "
+    assert captions[0] == (f"nearest #{data.info['ids'][i0]}, rms "
                            f"{math.sqrt(d[0, i0] / X.shape[1]):.2f}")
     again, _, _ = fls.generate_with_nearest(ae, data, 5, seed=3)
     assert np.array_equal(dec, again)
@@ -300,7 +304,7 @@ def test_latent_codes_table(trained, data):
     ae, _ = trained
     t = fls.latent_codes_table(ae, data)
     assert list(t.columns) == ["photo", "id", "z1", "z2", "z3", "mse"]
-    assert np.allclose(t[["z1", "z2", "z3"]].to_numpy(), ae.encode(data["X"]))
+    assert np.allclose(t[["z1", "z2", "z3"]].to_numpy(), ae.encode(data.X))
 
 
 # --------------------------------------------------------------------------------- stages
@@ -317,36 +321,47 @@ def load_stage(name):
 def workdir(tmp_path, data, monkeypatch):
     monkeypatch.chdir(tmp_path)
     Path("data/flowers/prepared").mkdir(parents=True)
-    np.savez("data/flowers/prepared/flowers.npz", X=data["X"], ids=np.array(data["ids"]),
-             labels=np.array(data["classes"]))
+    np.savez("data/flowers/prepared/flowers.npz", X=data.X, ids=np.array(data.info["ids"]),
+             labels=np.array(data.info["classes"]))
     params = {"flowers_arch": ARCH, "flowers_train": {"epochs": 60},
               "flowers_search": {"latent_sizes": [1, 3], "epochs": 30, "threshold": 0.5},
               "flowers_navigate": {"photo": 1, "grid_n": 3, "pairs": [[0, 2], [3, 4]],
                                    "steps": 4, "samples": 3}}
-    Path("params.yaml").write_text(yaml.safe_dump(params))
+    Path("config.yaml").write_text(yaml.safe_dump(params))
     return tmp_path
+
+
+SET = "data/flowers/prepared/flowers.npz"
+ARGV = {"train_flowers": ["config.yaml", SET, "models/flowers/model.npz", "results/flowers/train"],
+        "search_flowers": ["config.yaml", SET, "results/flowers",
+                           "figures/flowers/latent_search.png"],
+        "navigate_flowers": ["config.yaml", SET, "models/flowers/model.npz",
+                             "results/flowers/train/curve.csv", "results/flowers",
+                             "figures/flowers"]}
 
 
 def test_stage_scripts_write_their_outputs(workdir, capsys):
     train, search, navigate = (load_stage(n) for n in ("train_flowers", "search_flowers",
                                                        "navigate_flowers"))
-    assert run_stage(train.main, []) == 0
+    assert run_stage(train.main, ARGV["train_flowers"]) == 0
     summary = json.loads(Path("results/flowers/train/summary.json").read_text())
     assert summary["epochs"] == 60
-    hist = pd.read_csv("results/flowers/train/history.csv")
-    assert len(hist) == 60 and {"epoch", "loss"} <= set(hist.columns)
+    curve = pd.read_csv("results/flowers/train/curve.csv")  # every 10th epoch, first, last
+    assert curve["epoch"].tolist() == [1, 10, 20, 30, 40, 50, 60] and "loss" in curve
     assert len(pd.read_csv("results/flowers/train/reconstruction.csv")) == 6
     ae = Autoencoder.load("models/flowers/model.npz")
     assert ae.latent_dim == 3 and ae.metadata["dataset"] == "flowers"
 
-    assert run_stage(search.main, []) == 0
+    assert run_stage(search.main, ARGV["search_flowers"]) == 0
     s = json.loads(Path("results/flowers/search/summary.json").read_text())
     assert set(s["best_loss"]) == {"1", "3"} and s["threshold"] == 0.5
+    headline = json.loads(Path("results/flowers/metrics.json").read_text())
+    assert headline["latent_size"] == s["smallest_latent_dim"]
     assert s["smallest_latent_dim"] == fls.smallest_size(
         pd.read_csv("results/flowers/search/latent_search.csv"), 0.5)
     assert Path("figures/flowers/latent_search.png").stat().st_size > 0
 
-    assert run_stage(navigate.main, []) == 0
+    assert run_stage(navigate.main, ARGV["navigate_flowers"]) == 0
     for name in ("error_curve", "reconstructions", "latent_grid", "transitions", "generated"):
         assert Path(f"figures/flowers/{name}.png").stat().st_size > 0, name
     codes = pd.read_csv("results/flowers/latent_codes.csv")
@@ -357,14 +372,14 @@ def test_stage_scripts_write_their_outputs(workdir, capsys):
 
 def test_stage_errors_are_one_line(workdir, capsys):
     train, navigate = load_stage("train_flowers"), load_stage("navigate_flowers")
-    params = yaml.safe_load(Path("params.yaml").read_text())
+    params = yaml.safe_load(Path("config.yaml").read_text())
     params["flowers_train"]["epochs"] = -1
-    Path("params.yaml").write_text(yaml.safe_dump(params))
-    assert run_stage(train.main, []) == 2
+    Path("config.yaml").write_text(yaml.safe_dump(params))
+    assert run_stage(train.main, ARGV["train_flowers"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: params flowers_train.epochs") and err.count("\n") == 1
-    assert run_stage(train.main, ["--data", "nowhere.npz"]) in (1, 2)
-    assert run_stage(navigate.main, []) == 1  # no model yet
+    assert run_stage(train.main, ["config.yaml", "nowhere.npz", "m.npz", "out"]) in (1, 2)
+    assert run_stage(navigate.main, ARGV["navigate_flowers"]) == 1  # no model yet
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.strip().count("\n") == 1
 
@@ -388,10 +403,10 @@ def test_stage_errors_are_one_line(workdir, capsys):
 ])
 def test_stage_bad_training_params_exit_2(workdir, capsys, stage, section, change, message):
     """Settings that would crash training (or the summary after it) are one-line exit-2 errors."""
-    params = yaml.safe_load(Path("params.yaml").read_text())
+    params = yaml.safe_load(Path("config.yaml").read_text())
     params[section].update(change)
-    Path("params.yaml").write_text(yaml.safe_dump(params))
-    assert run_stage(load_stage(stage).main, []) == 2
+    Path("config.yaml").write_text(yaml.safe_dump(params))
+    assert run_stage(load_stage(stage).main, ARGV[stage]) == 2
     assert capsys.readouterr().err == f"error: {message}\n"
     assert not Path("results").exists() and not Path("models").exists()
 

@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from nbae.data.datasets import save_font_set
 from nbae.studies import font as fst
+from nbae.studies import font_data as fd
 from nbae.studies.params import ParamsError
 
 FONT_H = Path(__file__).resolve().parents[1] / "data" / "font.h"
@@ -26,26 +28,26 @@ def _params(**extra):
 
 @pytest.fixture(scope="module")
 def data():
-    return fst.build_font_set(FONT_H, "Font3", "binary")
+    return fd.build_font_set(FONT_H, "Font3", "binary")
 
 
 def test_font_set_roundtrip(tmp_path, data):
-    assert data["X"].shape == (32, 35) and data["labels"][1] == "a"
-    assert data["labels"][-1] == "DEL" and data["pixel_range"] == [0.0, 1.0]
-    fst.save_font_set(tmp_path / "f.npz", data)
-    back = fst.load_font_set(tmp_path / "f.npz")
-    np.testing.assert_array_equal(back["X"], data["X"])
-    assert back["labels"] == data["labels"] and back["encoding"] == "binary"
-    bip = fst.build_font_set(FONT_H, "Font3", "bipolar")
-    assert set(np.unique(bip["X"])) == {-1.0, 1.0} and bip["pixel_range"] == [-1.0, 1.0]
+    assert data.X.shape == (32, 35) and data.labels[1] == "a"
+    assert data.labels[-1] == "DEL" and data.pixel_range == (0.0, 1.0)
+    save_font_set(tmp_path / "f.npz", data)
+    back = fd.load_font_set(tmp_path / "f.npz")
+    np.testing.assert_array_equal(back.X, data.X)
+    assert back.labels == data.labels and back.info["encoding"] == "binary"
+    bip = fd.build_font_set(FONT_H, "Font3", "bipolar")
+    assert set(np.unique(bip.X)) == {-1.0, 1.0} and bip.pixel_range == (-1.0, 1.0)
 
 
 def test_load_font_set_errors(tmp_path):
     with pytest.raises(ValueError, match="build_font"):
-        fst.load_font_set(tmp_path / "missing.npz")
+        fd.load_font_set(tmp_path / "missing.npz")
     np.savez(tmp_path / "other.npz", Y=np.zeros(2))
-    with pytest.raises(ValueError, match="not a font set"):
-        fst.load_font_set(tmp_path / "other.npz")
+    with pytest.raises(ValueError, match="no array 'X'"):
+        fd.load_font_set(tmp_path / "other.npz")
 
 
 def test_arch_config_lookup_and_seed():
@@ -69,9 +71,9 @@ def test_arch_config_errors(params, match):
 
 
 def test_font_and_eval_params():
-    assert fst.font_params({})["encoding"] == "binary"
+    assert fd.font_params({})["encoding"] == "binary"
     with pytest.raises(ParamsError, match="encoding"):
-        fst.font_params({"font": {"encoding": "ternary"}})
+        fd.font_params({"font": {"encoding": "ternary"}})
     cfg = fst.eval_params({"evaluate_font": {"transitions": [["k", "h"]]}})
     assert cfg["transitions"] == [["k", "h"]] and cfg["steps"] == 9
     with pytest.raises(ParamsError, match="pairs"):
@@ -88,7 +90,7 @@ def run(data):
 def test_train_architecture_metadata_and_history(run, data):
     ae, history, _ = run
     md = ae.metadata
-    assert md["dataset"] == "font" and md["labels"] == data["labels"]
+    assert md["dataset"] == "font" and md["labels"] == data.labels
     assert md["pixel_range"] == [0.0, 1.0] and md["image_shape"] == [7, 5]
     assert np.array(md["train_inputs"]).shape == (32, 35)
     assert "latent_stats" in md and md["architecture"] == "2"
@@ -102,7 +104,7 @@ def test_run_summary_matches_pixel_errors(run, data):
 
     ae, history, cfg = run
     s = fst.run_summary(ae, history, data, max_wrong=1, arch="2", cfg=cfg)
-    err = pixel_errors(data["X"], ae.reconstruct(data["X"]))
+    err = pixel_errors(data.X, ae.reconstruct(data.X))
     assert s["max_pixel_error"] == err.max() and s["glyphs_over"] == (err > 1).sum()
     assert s["epochs"] == 20 and s["steps"] == 20 * 4
     assert s["lowest_loss"] <= s["final_loss"] and 1 <= s["lowest_loss_epoch"] <= 20
@@ -117,7 +119,7 @@ def test_save_run(tmp_path, run, data):
     ae, history, cfg = run
     s = fst.run_summary(ae, history, data, arch="2", cfg=cfg)
     fst.save_run(tmp_path / "r", ae, history, s, data, model_path=tmp_path / "m.npz")
-    assert {p.name for p in (tmp_path / "r").iterdir()} == {"history.csv", "summary.json",
+    assert {p.name for p in (tmp_path / "r").iterdir()} == {"curve.csv", "summary.json",
                                                            "per_glyph.csv"}
     from nbae import Autoencoder
 
@@ -139,17 +141,20 @@ def test_comparison_and_curves():
     assert list(df["arch"]) == ["2", "10"]  # numeric order
     h = {"2": pd.DataFrame({"epoch": range(1, 251), "loss": np.linspace(1, 0, 250)}),
          "10": pd.DataFrame({"epoch": range(1, 101), "loss": np.ones(100)})}
-    w = fst.curves_wide(h, every=100)
-    assert list(w["epoch"]) == [1, 100, 200, 250]
-    assert list(w.columns) == ["epoch", "arch_2", "arch_10"]
-    assert np.isnan(w["arch_10"].iloc[-1])
+    h["2"]["max_wrong_pixels"] = np.where(h["2"]["epoch"] % 100 == 0, 3.0, np.nan)
+    long = fst.curves_long(h, "loss")
+    assert list(long.columns) == ["epoch", "series", "loss"]
+    assert (long["series"] == "arch 2").sum() == 250 and (long["series"] == "arch 10").sum() == 100
+    sampled = fst.curves_long(h, "max_wrong_pixels")  # only the sampled epochs, no blanks
+    assert list(sampled["epoch"]) == [100, 200] and set(sampled["series"]) == {"arch 2"}
 
 
 def test_thin_history_keeps_metric_rows():
     h = pd.DataFrame({"epoch": range(1, 301), "loss": np.ones(300), "m": np.nan})
     h.loc[h["epoch"] == 37, "m"] = 1.0
+    h.loc[h["epoch"] == 150, "loss"] = 0.5  # the lowest loss is kept too
     thin = fst.thin_history(h, every=100)
-    assert list(thin["epoch"]) == [1, 37, 100, 200, 300]
+    assert list(thin["epoch"]) == [1, 37, 100, 150, 200, 300]
 
 
 def test_transitions(run, data):
@@ -182,24 +187,23 @@ def _run(name, tmp_path, params, argv, capsys):
 
     from nbae.studies.params import run_stage
 
-    path = tmp_path / "params.yaml"
+    path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(params))
-    rc = run_stage(_stage(name).main, ["--params", str(path), *argv])
+    rc = run_stage(_stage(name).main, [str(path), *map(str, argv)])
     return rc, capsys.readouterr().err
 
 
-@pytest.mark.parametrize("font, message", [
-    ({"name": "Font9"}, f"params font.name: no font array named 'Font9' in {FONT_H}; "
-                        "available: Font1, Font2, Font3"),
-    ({"file": "data/nope.h"}, "params font.file: data/nope.h not found"),
-    ({"file": str(FONT_H.parent)}, f"params font.file: {FONT_H.parent} is a folder, not a "
-                                   "font file"),
-    ({"file": 3}, "params font.file must be a non-empty string, got 3"),
-    ({"name": None}, "params font.name must be a non-empty string, got None"),
+@pytest.mark.parametrize("font, font_h, message", [
+    ({"name": "Font9"}, FONT_H, f"params font.name: {FONT_H}:107: no font array named 'Font9'; "
+                                "available: Font1, Font2, Font3"),
+    ({}, Path("data/nope.h"), "data/nope.h: no such font file"),
+    ({}, FONT_H.parent, f"{FONT_H.parent}: is a folder, not a font file"),
+    ({"name": None}, FONT_H, "params font.name must be a non-empty string, got None"),
+    ({"file": "x.h"}, FONT_H, "params 'font': unknown setting(s) ['file']; known: "
+                              "['encoding', 'name']"),
 ])
-def test_build_font_bad_params_exit_2(tmp_path, capsys, font, message):
-    params = {"font": {"file": str(FONT_H), **font}}
-    rc, err = _run("build_font", tmp_path, params, ["--out", str(tmp_path / "font")], capsys)
+def test_build_font_bad_params_exit_2(tmp_path, capsys, font, font_h, message):
+    rc, err = _run("build_font", tmp_path, {"font": font}, [font_h, tmp_path / "font"], capsys)
     assert (rc, err) == (2, f"error: {message}\n")
     assert not (tmp_path / "font").exists()
 
@@ -207,14 +211,13 @@ def test_build_font_bad_params_exit_2(tmp_path, capsys, font, message):
 def test_build_font_malformed_file_is_a_runtime_error(tmp_path, capsys):
     bad = tmp_path / "bad.h"
     bad.write_text("int const Font3[32][7] = {\n")
-    rc, err = _run("build_font", tmp_path, {"font": {"file": str(bad)}},
-                   ["--out", str(tmp_path / "font")], capsys)
+    rc, err = _run("build_font", tmp_path, {"font": {}}, [bad, tmp_path / "font"], capsys)
     assert rc == 1 and err.startswith(f"error: {bad}:") and err.count("\n") == 1
 
 
 @pytest.fixture
 def font_npz(tmp_path, data):
-    fst.save_font_set(tmp_path / "font.npz", data)
+    save_font_set(tmp_path / "font.npz", data)
     return tmp_path / "font.npz"
 
 
@@ -233,15 +236,15 @@ def test_train_font_bad_architecture_exit_2(tmp_path, capsys, font_npz, change, 
     params = {"arch": 7, "architectures": {"7": dict(TINY, **change)},
               "train_font": {"seed": 0, "metric_every": 5}}
     rc, err = _run("train_font", tmp_path, params,
-                   ["--data", str(font_npz), "--out", str(tmp_path / "run"),
-                    "--model", str(tmp_path / "model.npz")], capsys)
+                   [7, font_npz, tmp_path / "model.npz", tmp_path / "run"], capsys)
     assert (rc, err) == (2, f"error: {message}\n")
     assert not (tmp_path / "model.npz").exists()
 
 
 def test_train_font_architecture_not_a_mapping_exit_2(tmp_path, capsys, font_npz):
     params = {"arch": 7, "architectures": {"7": [35, 2]}}
-    rc, err = _run("train_font", tmp_path, params, ["--data", str(font_npz)], capsys)
+    rc, err = _run("train_font", tmp_path, params,
+                   [7, font_npz, tmp_path / "model.npz", tmp_path / "run"], capsys)
     assert (rc, err) == (2, "error: params architectures.7 must be a mapping of settings "
                             "(layers, activation, ...), got [35, 2]\n")
 
@@ -252,8 +255,7 @@ def test_train_font_one_epoch_runs(tmp_path, capsys, font_npz):
     params = {"arch": 7, "architectures": {"7": dict(TINY, epochs=1)},
               "train_font": {"seed": 0, "metric_every": 5}}
     rc, err = _run("train_font", tmp_path, params,
-                   ["--data", str(font_npz), "--out", str(tmp_path / "run"),
-                    "--model", str(tmp_path / "model.npz")], capsys)
+                   [7, font_npz, tmp_path / "model.npz", tmp_path / "run"], capsys)
     assert (rc, err) == (0, "")
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["epochs"] == 1
 
@@ -262,8 +264,8 @@ def test_evaluate_font_unknown_transition_glyph_exit_2(tmp_path, capsys, font_np
     run[0].save(tmp_path / "model.npz")
     params = {"evaluate_font": {"transitions": [["k", "h"], ["Q", "u"]]}}
     rc, err = _run("evaluate_font", tmp_path, params,
-                   ["--data", str(font_npz), "--model", str(tmp_path / "model.npz"),
-                    "--figures", str(tmp_path / "fig"), "--out", str(tmp_path / "out")], capsys)
+                   [font_npz, tmp_path / "model.npz", tmp_path / "run", tmp_path / "out",
+                    tmp_path / "fig"], capsys)
     assert rc == 2 and err.count("\n") == 1
     assert err.startswith("error: params evaluate_font.transitions: glyph 'Q' is not in the "
                           "font (glyphs: ` a b c")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import os
 import tarfile
 from pathlib import Path
 
@@ -13,10 +14,12 @@ import scipy.io
 from PIL import Image
 
 from nbae.data import images as im
+from nbae.studies import flower_data as fd
 from nbae.studies.params import ParamsError, run_stage
 
 ROOT = Path(__file__).resolve().parents[1]
-SUBSET = Path(__file__).resolve().parents[2] / "shared/data/oxford102-subset"
+# the five-class subset of the Oxford archive, when the environment names its folder
+SUBSET = Path(os.environ.get("NBAE_FLOWERS_SUBSET", "/nonexistent"))
 
 
 def _disc(radius: float, size: int = 64, offset=(0, 0)) -> Image.Image:
@@ -244,10 +247,10 @@ def test_contact_sheet(tmp_path):
 
 
 def test_flowers_params():
-    cfg = im.flowers_params({})
+    cfg = fd.flowers_params({})
     assert cfg["classes"] == list(im.DEFAULT_CLASSES) and cfg["n_images"] == 24
     assert cfg["files"]["102flowers.tgz"]["size"] == 344862509
-    assert im.flowers_params({"classes": 54})["classes"] == [54]
+    assert fd.flowers_params({"classes": 54})["classes"] == [54]
     for bad, message in [
         ({"clases": [1]}, "unknown key"),
         ({"classes": [103]}, r"^params flowers.classes: 103 is outside 1..102$"),
@@ -264,8 +267,12 @@ def test_flowers_params():
         ({"files": {"setid.mat": {}}}, "102flowers.tgz is required"),
     ]:
         with pytest.raises(ParamsError, match=message):
-            im.flowers_params(bad)
-    assert im.flowers_params({"n_images": None})["n_images"] is None
+            fd.flowers_params(bad)
+    assert fd.flowers_params({"n_images": None})["n_images"] is None
+
+
+# the synthetic archive has no official checksum: the files are taken as they are
+UNCHECKED = "{102flowers.tgz: {}, imagelabels.mat: {}}"
 
 
 def _prepare_stage():
@@ -278,11 +285,11 @@ def _prepare_stage():
 
 def test_prepare_stage(archive, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "params.yaml").write_text(
-        f"other: {{a: 1}}\nflowers:\n  raw_dir: {archive}\n  classes: [3]\n"
+    (tmp_path / "config.yaml").write_text(
+        f"other: {{a: 1}}\nflowers:\n  files: {UNCHECKED}\n  classes: [3]\n"
         "  n_images: 4\n  size: 16\n"
     )
-    assert _prepare_stage().main([]) == 0
+    assert _prepare_stage().main(["config.yaml", str(archive), "data/flowers/prepared"]) == 0
     out = tmp_path / "data/flowers/prepared"
     with np.load(out / "flowers.npz") as npz:
         assert sorted(npz.files) == ["X", "ids", "labels"]
@@ -296,10 +303,11 @@ def test_prepare_stage(archive, tmp_path, monkeypatch, capsys):
 
 def test_prepare_stage_error(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "params.yaml").write_text("flowers:\n  raw_dir: nowhere\n")
-    assert run_stage(_prepare_stage().main, []) == 1  # missing files: a runtime failure
+    (tmp_path / "config.yaml").write_text("flowers:\n  base_url: http://127.0.0.1:9/\n")
+    # missing files, no server: a runtime failure
+    assert run_stage(_prepare_stage().main, ["config.yaml", "nowhere", "out"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and err.count("\n") == 1 and "no such file" in err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "nowhere" in err
     assert not (tmp_path / "data").exists()
 
 
@@ -312,7 +320,7 @@ def test_prepare_stage_error(tmp_path, monkeypatch, capsys):
     ({"n_images": 9}, "params flowers.n_images = 9 but classes [3] have 8 photos"),
     ({"ids": [12]}, "params flowers.ids: image ids out of range 1..11: [12]"),
     ({"clases": [3]}, "flowers: unknown key(s) ['clases'] (known: ['base_url', 'classes', "
-                      "'files', 'ids', 'n_images', 'raw_dir', 'selection', 'size'])"),
+                      "'files', 'ids', 'n_images', 'selection', 'size'])"),
 ])
 def test_prepare_stage_bad_params_exit_2(archive, tmp_path, monkeypatch, capsys, setting,
                                           message):
@@ -320,23 +328,23 @@ def test_prepare_stage_bad_params_exit_2(archive, tmp_path, monkeypatch, capsys,
     import yaml
 
     monkeypatch.chdir(tmp_path)
-    flowers = {"raw_dir": str(archive), "classes": [3], "n_images": 4, **setting}
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"flowers": flowers}))
-    assert run_stage(_prepare_stage().main, []) == 2
+    flowers = {"files": yaml.safe_load(UNCHECKED), "classes": [3], "n_images": 4, **setting}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({"flowers": flowers}))
+    assert run_stage(_prepare_stage().main, ["config.yaml", str(archive), "data/prep"]) == 2
     assert capsys.readouterr().err == f"error: {message}\n"
     assert not (tmp_path / "data").exists()
 
 
 def test_prepare_stage_missing_params_file(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    assert run_stage(_prepare_stage().main, ["--params", "none.yaml"]) == 2
-    assert capsys.readouterr().err == "error: none.yaml: no such file\n"
+    assert run_stage(_prepare_stage().main, ["none.yaml", "raw", "out"]) == 2
+    assert capsys.readouterr().err == "error: none.yaml: file not found\n"
 
 
 # --- the real five-class subset (shared folder; skipped when absent) ---------------------
 
 
-@pytest.mark.skipif(not SUBSET.is_dir(), reason=f"{SUBSET} not present")
+@pytest.mark.skipif(not SUBSET.is_dir(), reason="NBAE_FLOWERS_SUBSET is not set")
 def test_real_subset_default_selection():
     tgz, labels = SUBSET / "102flowers.tgz", SUBSET / "imagelabels.mat"
     fs = im.select_images(tgz, labels, n_images=24, size=32)

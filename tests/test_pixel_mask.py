@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nbae.data.metrics import pixel_errors
-from nbae.data.metrics import wrong_pixel_mask
+from nbae.data.metrics import pixel_errors, wrong_pixel_mask
 
 
 def test_wrong_pixel_mask_binary_range():

@@ -52,8 +52,8 @@ def explore(model, output, data, title):
                    -o flowers-explorer.html
     """
     from nbae.cli.app import InputUsageError, _check_writable, _echo_err
-    from nbae.explorer import format_bytes, write_explorer
     from nbae.engine.metadata import load_model
+    from nbae.explorer import format_bytes, write_explorer
 
     if output.suffix.lower() not in (".html", ".htm"):
         raise InputUsageError(f"{output}: explorer pages end in .html")

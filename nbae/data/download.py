@@ -23,7 +23,7 @@ from nbae.fileio import atomic_path
 CHUNK = 1 << 16
 
 
-class DownloadError(RuntimeError):
+class DownloadError(OSError):
     """A file could not be downloaded or did not verify; the message is one line."""
 
 

@@ -22,8 +22,8 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from nbae.fileio import save_figure
 from nbae.data.metrics import check_pixel_range
+from nbae.fileio import save_figure
 
 #: Images with at most this many pixels are drawn as glyphs (dark ink on light) by default.
 GLYPH_MAX_PIXELS = 256

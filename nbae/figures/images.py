@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib
 import numpy as np
 
+from nbae.data.metrics import wrong_pixel_mask
 from nbae.figures.common import (
     GAP_COLOUR,
     TXT,
@@ -30,7 +31,6 @@ from nbae.figures.common import (
     show_rgb,
     text_width,
 )
-from nbae.data.metrics import wrong_pixel_mask
 
 __all__ = [
     "SWEEP_AXES",

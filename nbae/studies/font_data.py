@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nbae.data.datasets import ENCODINGS, Dataset, font_dataset, load_dataset
+from nbae.errors import InputError
 from nbae.studies.params import ParamsError, section
 
 FONT_DEFAULTS = {"name": "Font3", "encoding": "binary"}
@@ -28,17 +29,17 @@ def font_params(params: dict) -> dict:
 def build_font_set(font_file, name="Font3", encoding="binary") -> Dataset:
     """The font set of params ``font`` (a :class:`~nbae.data.datasets.Dataset`).
 
-    A missing ``font_file`` or an array ``name`` the file does not define is a
-    :class:`ParamsError` (params ``font.file`` / ``font.name``); a file that is there but
+    A missing ``font_file`` is an :class:`InputError`, an array ``name`` the file does not
+    define a :class:`ParamsError` (params ``font.name``); a file that is there but
     malformed raises :class:`~nbae.data.font.FontFormatError` (a ValueError).
     """
     from nbae.data.font import FontFormatError
 
     path = Path(font_file)
     if path.is_dir():
-        raise ParamsError(f"params font.file: {path} is a folder, not a font file")
+        raise InputError(f"{path}: is a folder, not a font file")
     if not path.is_file():
-        raise ParamsError(f"params font.file: {path} not found")
+        raise InputError(f"{path}: no such font file")
     try:
         return font_dataset(path, name, encoding)
     except FontFormatError as exc:

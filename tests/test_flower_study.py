@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from nbae.data.datasets import Dataset
 from nbae.engine.model import Autoencoder
 from nbae.studies import flowers as fls
-from nbae.data.datasets import Dataset
 from nbae.studies.params import ParamsError, run_stage
 
 ROOT = Path(__file__).resolve().parents[1]

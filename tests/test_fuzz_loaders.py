@@ -233,12 +233,24 @@ def _codes(args, dim, stdin=None):
     assert labels is None or len(labels) == Z.shape[0]
 
 
-@both(args=st.lists(code_text | st.text(max_size=10), max_size=4), dim=st.integers(1, 4))
+# parse_codes echoes a bad argument as it is: one with a line break makes a two-line message
+# (fix in NOTES-robust.md); line breaks are left out here and pinned by the strict xfail below
+_LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+one_line_text = st.text(alphabet=st.characters(blacklist_characters=_LINE_BREAKS), max_size=10)
+
+
+@both(args=st.lists(code_text | one_line_text, max_size=4), dim=st.integers(1, 4))
 def _inline_codes(args, dim):
     _codes(args, dim)
 
 
 test_codes_inline, test_codes_inline_long = _inline_codes
+
+
+@pytest.mark.xfail(raises=AssertionError, strict=True,
+                   reason="parse_codes echoes a line break of the argument (NOTES)")
+def test_codes_inline_with_a_line_break():
+    _codes([":\n"], 1)
 
 
 @both(rows=st.lists(st.lists(code_text, min_size=1, max_size=4), max_size=5),

@@ -175,10 +175,10 @@ class _Transfer:
     """
 
     def __init__(self, size: int, md5: str, timeout: float, deadline_at: float, deadline: float,
-                 progress: bool, label: str):
+                 progress: bool, dest: Path):
         self.size, self.md5, self.timeout = size, md5, timeout
         self.deadline_at, self.deadline = deadline_at, deadline
-        self.progress, self.label = progress, label
+        self.progress, self.dest = progress, Path(dest)
         self.Retry = _retry_class()
         self.received = 0
         self.attempts = 0
@@ -196,7 +196,7 @@ class _Transfer:
         worker = threading.Thread(target=self._work, args=(url, out, state, lock), daemon=True)
         from tqdm import tqdm
 
-        bar = tqdm(total=self.size, desc=self.label, unit="B", unit_scale=True,
+        bar = tqdm(total=self.size, desc=self.dest.name, unit="B", unit_scale=True,
                    unit_divisor=1024, disable=not (self.progress and sys.stderr.isatty()))
         try:
             worker.start()
@@ -273,7 +273,7 @@ class _Transfer:
             state["error"] = _Failure(f"{type(exc).__name__}: {_oneline(exc)}")
         except (OSError, ValueError) as exc:  # a write failed, or the file was closed on abort
             if not state["abort"]:
-                state["error"] = _Failure(f"cannot write the file ({_os_reason(exc)})")
+                state["error"] = _Failure(f"cannot write {self.dest} ({_os_reason(exc)})")
         except Exception as exc:  # noqa: BLE001 -- anything else from a hostile server
             state["error"] = _Failure(f"{type(exc).__name__}: {_oneline(exc)}")
 
@@ -332,7 +332,7 @@ def fetch(url: str, dest, md5: str, size: int, *, progress: bool = True, timeout
         return DownloadError(f"cannot download {url}: {what}; {_manual_hint(dest, md5, hint)}")
 
     transfer = _Transfer(size, md5, float(timeout), time.monotonic() + deadline, float(deadline),
-                         progress, dest.name)
+                         progress, dest)
     store = pooch.create(path=dest.parent, base_url="", registry={dest.name: f"md5:{md5}"},
                          urls={dest.name: url}, retry_if_failed=retries)
     logger = pooch.get_logger()

@@ -165,6 +165,30 @@ def test_signal_leaves_no_partial_file_and_one_line(server, files, tmp_path, sig
     assert listing(raw) == []
 
 
+_FULL_DISK = textwrap.dedent("""
+    import json, resource, signal, sys
+    from nbae.download import run_downloads
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG
+    resource.setrlimit(resource.RLIMIT_FSIZE, (300, 300))
+    url, spec, raw = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+    sys.exit(run_downloads(url, spec, raw, retries=0))
+""")
+
+
+def test_write_failure_names_the_users_path(server, files, tmp_path):
+    import json
+
+    raw = tmp_path / "raw"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-c", _FULL_DISK, server.url, json.dumps(spec_of(files)), str(raw)],
+        capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert f"cannot write {raw / '102flowers.tgz'} (File too large)" in proc.stderr
+    assert listing(raw) == []
+
+
 SUBSET = os.environ.get("NBAE_FLOWERS_SUBSET")
 SUBSET_FILES = ("102flowers.tgz", "imagelabels.mat", "setid.mat")
 

@@ -34,7 +34,7 @@ def _pooch_http(url, md5, folder):
 
 
 def _guarded(url, md5, folder):
-    return _Transfer(SIZE, md5, 30.0, time.monotonic() + 600, 600.0, False, "blob.bin")
+    return _Transfer(SIZE, md5, 30.0, time.monotonic() + 600, 600.0, False, folder / "blob.bin")
 
 
 @pytest.mark.parametrize("downloader", [_pooch_http, _guarded], ids=["pooch", "nbae"])

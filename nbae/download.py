@@ -1,19 +1,19 @@
 """Verified downloads on pooch: known md5 and size, retries, a size cap and an overall deadline.
 
 :func:`fetch_all` first checks every ``{name: {md5, size}}`` entry and the base URL (a mistake
-there is a :class:`DownloadSpecError`, a usage error, found before any byte is fetched), then
-keeps each file already present with the right size and md5 (users may copy the files in by
-hand) and downloads the others with :mod:`pooch` (registry of known hashes, ``base_url`` as a
-user mirror, retries, temporary file beside the target renamed into place only once verified).
+is a :class:`DownloadSpecError`, a usage error, raised before any byte is fetched), keeps each
+file already present with the right size and md5 (users may copy the files in by hand) and
+downloads the others with :mod:`pooch` (known hashes, ``base_url`` as a user mirror, retries, a
+temporary file beside the target renamed into place only once verified).
 
-Pooch's own HTTP downloader stops neither an endless body (it writes whatever comes) nor a server
-trickling a byte a second (``requests``' timeout applies to each socket read, and every read
-succeeds), so pooch is given :class:`_Transfer` as its downloader: the body is read in a worker
-thread with ``read1`` (one socket read at a time, undecoded bytes: what is hashed is the file the
-server holds, whatever its Content-Encoding), never beyond the expected size, while the calling
-thread draws the tqdm bar and enforces the deadline. Ctrl-C and SIGTERM during
-:func:`fetch_all` raise :class:`DownloadInterrupted` after pooch has removed its temporary file.
-Every failure is one line naming the URL and how to provide the file by hand.
+Pooch's own HTTP downloader stops neither an endless body nor a server trickling a byte a
+second (``requests``' timeout bounds each socket read, and every read succeeds), so pooch gets
+:class:`_Transfer` as its downloader: a worker thread reads the body with ``read1`` (one socket
+read at a time, undecoded: the bytes hashed are the server's file whatever its
+Content-Encoding), never past the expected size, while the calling thread draws the tqdm bar
+and enforces the deadline. Ctrl-C and SIGTERM during :func:`fetch_all` raise
+:class:`DownloadInterrupted` once pooch has removed its temporary file. Every failure is one
+line naming the URL and how to provide the file by hand.
 """
 
 from __future__ import annotations
@@ -394,18 +394,20 @@ def fetch_all(base_url: str, files: dict, raw_dir, *, progress: bool = True, tim
     _check_options(timeout, default_deadline(1) if deadline is None else deadline, retries)
     base = base if base.endswith("/") else base + "/"
     raw_dir = Path(raw_dir)
+    report = report or (lambda line: None)
     paths = {}
     with _interruptible():
         for name, (md5, size) in specs.items():
-            dest = raw_dir / name
-            problem = verify_file(dest, md5, size) if not dest.is_dir() else "a folder"
-            if report is not None and problem is None:
+            dest = paths[name] = raw_dir / name
+            problem = "a folder" if dest.is_dir() else verify_file(dest, md5, size)
+            if problem is None:
                 report(f"{dest}: present, checksum ok")
-            elif report is not None and problem != "missing":
+                continue
+            if problem not in ("missing", "a folder"):
                 report(f"{dest}: {problem}; downloading it again")
             url = urllib.parse.urljoin(base, urllib.parse.quote(name))
-            paths[name] = fetch(url, dest, md5, size, progress=progress, timeout=timeout,
-                                deadline=deadline, retries=retries, hint=hint)
+            fetch(url, dest, md5, size, progress=progress, timeout=timeout, deadline=deadline,
+                  retries=retries, hint=hint)
     return paths
 
 

@@ -126,7 +126,7 @@ def load_model(path, *, max_params: int = MAX_PARAMS):
 def _members(zf: zipfile.ZipFile, path: Path) -> dict[str, zipfile.ZipInfo]:
     """Member name -> ZipInfo; foreign names and duplicates are refused before any read."""
     members: dict[str, zipfile.ZipInfo] = {}
-    if "meta.npy" not in zf.NameToInfo:
+    if "meta.npy" not in zf.namelist():
         raise ModelFileError(f"{path}: not an nbae model (no metadata record)")
     for info in zf.infolist():
         name = info.filename
@@ -199,6 +199,15 @@ def _read_data(zf, info, key: str, head, path: Path) -> np.ndarray:
     return a
 
 
+def _unique_keys(pairs) -> dict:
+    """JSON objects without repeated keys (json.loads would silently keep the last one)."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen = [k for i, (k, _) in enumerate(pairs) if k in dict(pairs[:i])]
+        raise ValueError(f"key {_short(seen[0])} appears twice")
+    return out
+
+
 def _read_meta(zf, members, path: Path) -> dict:
     """The metadata record: a 0-d unicode array of at most MAX_META_BYTES, parsed as JSON."""
     info = members["meta.npy"]
@@ -212,7 +221,7 @@ def _read_meta(zf, members, path: Path) -> dict:
     raw = _member_bytes(zf, info, "meta", offset, path)
     try:
         text = str(np.frombuffer(raw, dtype=dtype)[0])
-        meta = json.loads(text)
+        meta = json.loads(text, object_pairs_hook=_unique_keys)
     except RecursionError:
         raise ModelFileError(f"{path}: metadata record nests too deeply") from None
     except Exception as exc:  # noqa: BLE001 -- JSONDecodeError, bad code points, huge ints

@@ -285,6 +285,13 @@ def test_deeply_nested_metadata(good, tmp_path):
     _raises(tmp_path / "m.npz", "metadata record")
 
 
+def test_repeated_metadata_key(good, tmp_path):
+    meta, arrays = read_members(good)
+    text = json.dumps(meta)
+    write_model(tmp_path / "m.npz", text[:-1] + ', "fit_calls": 5}', arrays)
+    _raises(tmp_path / "m.npz", "not valid JSON", "key 'fit_calls' appears twice")
+
+
 def test_metadata_record_of_the_wrong_kind(good, tmp_path):
     _, arrays = read_members(good)
     members = [("meta.npy", npy_bytes(np.zeros(3)))]

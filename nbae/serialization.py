@@ -107,12 +107,16 @@ def load_model(path, *, max_params: int = MAX_PARAMS):
         if extra:
             raise ModelFileError(f"{path}: unexpected arrays {extra} for a "
                                  f"{len(sizes) - 1}-layer model")
+        dtype = meta["config"].get("dtype", "float64")  # checked: float32 or float64
         headers = {}
         for l in range(len(sizes) - 1):  # every header before any data
             for key, shape in ((f"W{l}", (sizes[l], sizes[l + 1])), (f"b{l}", (sizes[l + 1],))):
                 if f"{key}.npy" not in members:
                     raise ModelFileError(f"{path}: array {key} is missing")
                 headers[key] = _float_header(zf, members[f"{key}.npy"], key, shape, path)
+                if headers[key][0].itemsize != np.dtype(dtype).itemsize:
+                    raise ModelFileError(f"{path}: array {key} is {headers[key][0].name} but "
+                                         f"the model's dtype is {dtype}")
         arrays = {key: _read_data(zf, members[f"{key}.npy"], key, head, path)
                   for key, head in headers.items()}
     weights = [arrays[f"W{l}"] for l in range(len(sizes) - 1)]

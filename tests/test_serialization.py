@@ -166,6 +166,7 @@ def test_huge_layers_are_refused_before_allocation(good, tmp_path):
     (np.zeros((6, 4, 1)), "shape (6, 4, 1)"),
     (np.zeros((4, 6)), "shape (4, 6)"),
     (np.full((6, 4), np.nan), "non-finite values"),
+    (np.zeros((6, 4), np.float32), "W0 is float32 but the model's dtype is float64"),
 ])
 def test_bad_arrays(good, tmp_path, array, message):
     meta, arrays = read_members(good)

@@ -58,14 +58,14 @@ def save_model(path, meta: dict, weights, biases) -> None:
         np.savez(tmp, **arrays)
 
 
-def _short(value) -> str:
-    text = " ".join(repr(value).split())
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _clip(text: str, n: int = 60) -> str:
+def _clip(text, n: int = 60) -> str:
+    """``text`` on one line, at most ``n`` characters: messages quote hostile values."""
     text = " ".join(str(text).split())
     return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def _short(value) -> str:
+    return _clip(repr(value))
 
 
 def _why(exc: BaseException) -> str:

@@ -280,6 +280,13 @@ def test_run_downloads_exit_codes(server, files, tmp_path, capsys):
     captured = capsys.readouterr()
     assert captured.err.count("\n") == 1 and "HTTP 404" in captured.err
     assert captured.out.count("present, checksum ok") == 2
+    server.behaviour["setid.mat"] = None
+    (raw / "imagelabels.mat").write_bytes(b"damaged")
+    assert run_downloads(server.url, spec_of(files), raw, retries=0) == 0
+    out = capsys.readouterr().out
+    size = len(files["imagelabels.mat"])
+    assert f"{raw / 'imagelabels.mat'}: size 7 bytes, expected {size}; downloading it again" in out
+    assert (raw / "imagelabels.mat").read_bytes() == files["imagelabels.mat"]
 
 
 def _stage(name: str):

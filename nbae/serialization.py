@@ -53,9 +53,15 @@ def save_model(path, meta: dict, weights, biases) -> None:
     for l, (W, b) in enumerate(zip(weights, biases, strict=True)):
         arrays[f"W{l}"] = np.ascontiguousarray(W)
         arrays[f"b{l}"] = np.ascontiguousarray(b)
-    with atomic_path(Path(path), suffix=".npz") as tmp:
-        # np.savez appends .npz to names without it; the temp name already ends in .npz
-        np.savez(tmp, **arrays)
+    try:
+        with atomic_path(Path(path), suffix=".npz") as tmp:
+            # np.savez appends .npz to names without it; the temp name already ends in .npz
+            np.savez(tmp, **arrays)
+    except OSError as exc:
+        if exc.errno is None:
+            raise
+        # the failure concerns the user's file, not the hidden temporary one it mentions
+        raise type(exc)(exc.errno, exc.strerror, str(path)) from None
 
 
 def _clip(text, n: int = 60) -> str:

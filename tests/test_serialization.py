@@ -58,6 +58,44 @@ def test_round_trip(tmp_path, dtype):
     assert back.metadata == ae.metadata and back.training == ae.training
 
 
+def test_save_errors_name_the_users_path(tmp_path, monkeypatch):
+    def refuse(tmp, **arrays):  # as on a read-only or full disk: the error names the temp file
+        raise PermissionError(13, "Permission denied", str(tmp))
+
+    monkeypatch.setattr(np, "savez", refuse)
+    with pytest.raises(PermissionError) as err:
+        valid_model().save(tmp_path / "m.npz")
+    assert err.value.filename == str(tmp_path / "m.npz")
+    assert str(err.value) == f"[Errno 13] Permission denied: '{tmp_path / 'm.npz'}'"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_on_a_full_disk(tmp_path):
+    # a real write failure: RLIMIT_FSIZE makes writes past 500 bytes fail with EFBIG
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    child = (
+        "import resource, signal, sys\n"
+        "sys.path.insert(0, 'tests')\n"
+        "from modelfile_fixtures import valid_model\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (500, 500))\n"
+        "try:\n"
+        "    valid_model().save(sys.argv[1])\n"
+        "except OSError as exc:\n"
+        "    print(exc.filename, exc.strerror)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", child, str(tmp_path / "m.npz")], cwd=root,
+                         capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PYTHONPATH": str(root)})
+    assert out.stdout == f"{tmp_path / 'm.npz'} File too large\n", (out.stdout, out.stderr)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_fortran_order_and_big_endian_arrays_load(good, tmp_path):
     meta, arrays = read_members(good)
     arrays["W0"] = np.asfortranarray(arrays["W0"]).astype(">f8")

@@ -29,6 +29,11 @@ import time
 import urllib.parse
 from pathlib import Path
 
+import pooch
+import requests
+import urllib3
+from tqdm import tqdm
+
 from nbae import __version__
 
 CHUNK = 1 << 20  # largest single read; read1 returns whatever one socket read brought
@@ -138,17 +143,12 @@ class _Failure(Exception):
         self.reason = reason
 
 
-def _retry_class():
-    import requests
+class _Retry(requests.exceptions.RequestException):
+    """A transient failure (connection, stall, truncation, HTTP 5xx): pooch retries these."""
 
-    class _Retry(requests.exceptions.RequestException):
-        """A transient failure (connection, stall, truncation, HTTP 5xx): pooch retries it."""
-
-        def __init__(self, reason: str):
-            super().__init__(reason)
-            self.reason = reason
-
-    return _Retry
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
 def _oneline(text) -> str:
@@ -179,7 +179,6 @@ class _Transfer:
         self.size, self.md5, self.timeout = size, md5, timeout
         self.deadline_at, self.deadline = deadline_at, deadline
         self.progress, self.dest = progress, Path(dest)
-        self.Retry = _retry_class()
         self.received = 0
         self.attempts = 0
 
@@ -194,8 +193,6 @@ class _Transfer:
         lock = threading.Lock()
         out = open(output_file, "wb")  # noqa: SIM115 -- closed in the finally below
         worker = threading.Thread(target=self._work, args=(url, out, state, lock), daemon=True)
-        from tqdm import tqdm
-
         bar = tqdm(total=self.size, desc=self.dest.name, unit="B", unit_scale=True,
                    unit_divisor=1024, disable=not (self.progress and sys.stderr.isatty()))
         try:
@@ -223,9 +220,6 @@ class _Transfer:
 
     def _work(self, url, out, state, lock) -> None:
         """Runs in the worker thread; any failure goes to ``state["error"]``."""
-        import requests
-        import urllib3
-
         t = self.timeout
         try:
             with requests.get(url, stream=True, timeout=(t, t), allow_redirects=True,
@@ -235,7 +229,7 @@ class _Transfer:
                 if response.status_code >= 400:
                     reason = f"HTTP {response.status_code} {_oneline(response.reason)}".strip()
                     transient = response.status_code >= 500 or response.status_code == 429
-                    raise (self.Retry if transient else _Failure)(reason)
+                    raise (_Retry if transient else _Failure)(reason)
                 length = response.headers.get("Content-Length", "").strip()
                 if length.isdigit() and int(length) != self.size:
                     raise _Failure(f"the server announces {int(length)} bytes, expected "
@@ -251,24 +245,24 @@ class _Transfer:
                     state["digest"].update(block)
                     self.received += len(block)
             if self.received != self.size:
-                raise self.Retry(f"transfer truncated: got {self.received} of {self.size} bytes")
-        except (_Failure, self.Retry) as exc:
+                raise _Retry(f"transfer truncated: got {self.received} of {self.size} bytes")
+        except (_Failure, _Retry) as exc:
             state["error"] = exc
         except urllib3.exceptions.ReadTimeoutError:
-            state["error"] = self.Retry(f"transfer stalled for {t:g} s after {self.received} "
+            state["error"] = _Retry(f"transfer stalled for {t:g} s after {self.received} "
                                         f"bytes")
         except urllib3.exceptions.ProtocolError as exc:
             if isinstance(exc, urllib3.exceptions.IncompleteRead) or "IncompleteRead" in str(exc):
                 what = f"transfer truncated: got {self.received} of {self.size} bytes"
             else:
                 what = f"connection lost after {self.received} bytes ({_os_reason(exc)})"
-            state["error"] = self.Retry(what)
+            state["error"] = _Retry(what)
         except requests.exceptions.ConnectTimeout:
-            state["error"] = self.Retry(f"no connection within {t:g} s")
+            state["error"] = _Retry(f"no connection within {t:g} s")
         except requests.exceptions.ReadTimeout:
-            state["error"] = self.Retry(f"no answer within {t:g} s")
+            state["error"] = _Retry(f"no answer within {t:g} s")
         except requests.exceptions.ConnectionError as exc:
-            state["error"] = self.Retry(f"cannot connect ({_os_reason(exc)})")
+            state["error"] = _Retry(f"cannot connect ({_os_reason(exc)})")
         except requests.exceptions.RequestException as exc:
             state["error"] = _Failure(f"{type(exc).__name__}: {_oneline(exc)}")
         except (OSError, ValueError) as exc:  # a write failed, or the file was closed on abort
@@ -316,8 +310,6 @@ def fetch(url: str, dest, md5: str, size: int, *, progress: bool = True, timeout
     Raises DownloadSpecError for bad arguments and DownloadError (one line) for every failed
     download; the target is then as it was (a wrong file stays until a good one replaces it).
     """
-    import pooch
-
     dest = Path(dest)
     md5, size = check_entry(dest.name, {"md5": md5, "size": size}, label="fetch")
     check_url(url, "url")
@@ -340,7 +332,7 @@ def fetch(url: str, dest, md5: str, size: int, *, progress: bool = True, timeout
     logger.setLevel("WARNING")  # pooch logs every download and retry to stderr at INFO
     try:
         store.fetch(dest.name, downloader=transfer)
-    except (_Failure, transfer.Retry) as exc:
+    except (_Failure, _Retry) as exc:
         raise fail(exc.reason) from None
     except ValueError as exc:  # pooch's own hash check; _Transfer checks first, so unexpected
         raise fail(f"checksum mismatch ({_oneline(exc)})") from None

@@ -318,6 +318,22 @@ def test_zip_bomb_in_the_metadata_record(good, tmp_path):
     _bounded(path, "metadata record of", "limit")
 
 
+def test_cli_reports_a_hostile_file_in_one_line(good, tmp_path):
+    from click.testing import CliRunner
+
+    from nbae.cli import main
+
+    meta, arrays = read_members(good)
+    members = [("meta.npy", npy_bytes(np.array(json.dumps(meta))), 0)]
+    members += [(f"{k}.npy", npy_bytes(v), 0) for k, v in arrays.items()]
+    members.append(("W7.npy", npy_header("f8", (GIB2 // 8,)), GIB2))
+    write_bomb(tmp_path / "bomb.npz", members)
+    result = CliRunner().invoke(main, ["info", str(tmp_path / "bomb.npz")])
+    assert result.exit_code == 1, (result.output, result.exception)
+    assert result.output == (f"Error: {tmp_path / 'bomb.npz'}: unexpected arrays ['W7.npy'] "
+                             f"for a 4-layer model\n")
+
+
 def test_deeply_nested_metadata(good, tmp_path):
     _, arrays = read_members(good)
     write_model(tmp_path / "m.npz", "[" * 100_000 + "]" * 100_000, arrays)

@@ -271,8 +271,13 @@ def test_flowers_params():
     assert fd.flowers_params({"n_images": None})["n_images"] is None
 
 
-# the synthetic archive has no official checksum: the files are taken as they are
-UNCHECKED = "{102flowers.tgz: {}, imagelabels.mat: {}}"
+def _files(raw) -> str:
+    """The ``flowers.files`` entry (md5, size) of the synthetic archive in ``raw``."""
+    import hashlib
+
+    return "{" + ", ".join(
+        f"{n}: {{md5: {hashlib.md5((raw / n).read_bytes()).hexdigest()}, "
+        f"size: {(raw / n).stat().st_size}}}" for n in ("102flowers.tgz", "imagelabels.mat")) + "}"
 
 
 def _prepare_stage():
@@ -286,7 +291,7 @@ def _prepare_stage():
 def test_prepare_stage(archive, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "config.yaml").write_text(
-        f"other: {{a: 1}}\nflowers:\n  files: {UNCHECKED}\n  classes: [3]\n"
+        f"other: {{a: 1}}\nflowers:\n  files: {_files(archive)}\n  classes: [3]\n"
         "  n_images: 4\n  size: 16\n"
     )
     assert _prepare_stage().main(["config.yaml", str(archive), "data/flowers/prepared"]) == 0
@@ -328,7 +333,7 @@ def test_prepare_stage_bad_params_exit_2(archive, tmp_path, monkeypatch, capsys,
     import yaml
 
     monkeypatch.chdir(tmp_path)
-    flowers = {"files": yaml.safe_load(UNCHECKED), "classes": [3], "n_images": 4, **setting}
+    flowers = {"files": yaml.safe_load(_files(archive)), "classes": [3], "n_images": 4, **setting}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump({"flowers": flowers}))
     assert run_stage(_prepare_stage().main, ["config.yaml", str(archive), "data/prep"]) == 2
     assert capsys.readouterr().err == f"error: {message}\n"

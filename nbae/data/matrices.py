@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from tokenize import TokenError
 from pathlib import Path
 
 import numpy as np
@@ -101,8 +102,10 @@ def load_matrix(path, width: int | None = None) -> tuple[np.ndarray, list[str] |
     if suffix == ".npy":
         try:
             arr = np.load(path, allow_pickle=False)
-        except (OSError, ValueError, EOFError) as exc:
-            raise InputError(f"{path}: not a readable .npy file ({exc})") from None
+        # a damaged header reaches NumPy's literal parser: SyntaxError / tokenize.TokenError
+        except (OSError, ValueError, EOFError, SyntaxError, TokenError) as exc:
+            msg = " ".join(str(exc).split())
+            raise InputError(f"{path}: not a readable .npy file ({msg})") from None
         return numeric_matrix(arr, path, width), None
     if suffix == ".csv":
         values, _, labels = read_table(path)

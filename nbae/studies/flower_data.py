@@ -108,7 +108,8 @@ def prepare(cfg: dict, raw_dir, out_dir):
     from nbae.fileio import atomic_path
 
     raw, out = Path(raw_dir), Path(out_dir)
-    fetch_all(cfg["base_url"], cfg["files"], raw)
+    fetch_all(cfg["base_url"], cfg["files"], raw, label="flowers.files",
+              hint="set flowers.base_url to a mirror", report=print)
     fs = select_images(raw / ARCHIVE_NAME, raw / LABELS_NAME, ids=cfg["ids"],
                        classes=cfg["classes"], n_images=cfg["n_images"], size=cfg["size"],
                        selection=cfg["selection"])

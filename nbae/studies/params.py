@@ -149,10 +149,10 @@ def run_stage(main, argv=None) -> int:
     except TrainingDiverged as exc:
         print(f"error: training diverged: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM during a download
         print("error: interrupted; outputs already written are complete, the rest were not "
               "written", file=sys.stderr)
-        return 130
+        return 128 + int(getattr(exc, "signum", 2))
     except (ValueError, OSError, KeyError, FloatingPointError) as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1

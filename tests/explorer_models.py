@@ -21,7 +21,7 @@ def font_data():
 
 def font_model(data, epochs=300):
     """35-10-2 trained briefly (glyph codes spread over the plane), or untrained (epochs=0)."""
-    ae = Autoencoder([35, 10, 2], init="xavier", seed=3, metadata=data.metadata)
+    ae = Autoencoder([35, 10, 2], init="xavier", seed=3, metadata=data.model_metadata())
     if epochs:
         ae.fit(data.X, epochs=epochs, lr=5e-3)
     return ae

@@ -152,11 +152,11 @@ def test_stage_script_writes_the_page(font_model, tmp_path, capsys):
     spec.loader.exec_module(stage)
     model, out = tmp_path / "m.npz", tmp_path / "figures" / "explorer.html"
     font_model.save(model)
-    assert stage.run_stage(stage.main, ["--model", str(model), "--out", str(out)]) == 0
+    assert stage.run_stage(stage.main, [str(model), str(out), "-"]) == 0
     assert "plane explorer, latent size 2, 32 training inputs" in capsys.readouterr().out
     assert out.read_text(encoding="utf-8").startswith("<!doctype html>")
-    assert stage.run_stage(stage.main, ["--model", str(tmp_path / "no.npz"), "--out",
-                                        str(tmp_path / "x.html")]) == 1
+    assert stage.run_stage(stage.main, [str(tmp_path / "no.npz"), str(tmp_path / "x.html"),
+                                        "-"]) == 2  # a missing input is named, exit 2
     assert "no.npz: no such model file" in capsys.readouterr().err
 
 

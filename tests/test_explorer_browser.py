@@ -131,7 +131,7 @@ def _plane_point(pg, z):
 
 def _check_shown(pg, ae, ink):
     """The page's image is Python's decode of the page's code, and is what the canvas shows."""
-    z = np.array(pg.js("nbae.engine.latent()"))
+    z = np.array(pg.js("nbae.latent()"))
     img = np.array(pg.js("nbae.currentImage()"))
     want = ae.decode(z[None, :])[0]
     np.testing.assert_allclose(img, want, rtol=0, atol=1e-5)
@@ -153,7 +153,7 @@ def test_font_page_hover_decodes_glyph_codes(open_page, font_page, font_model, f
     pg = open_page(font_page)
     assert pg.js("nbae.data.layout") == "plane"
     Z = font_model.encode(font_data.X)
-    np.testing.assert_array_equal(np.array(pg.js("nbae.engine.codes()")), Z)
+    np.testing.assert_array_equal(np.array(pg.js("nbae.codes()")), Z)
     pts = np.array([_plane_point(pg, z) for z in Z])
     chosen = _isolated(pts)[:4]
     assert len(chosen) >= 2
@@ -188,7 +188,7 @@ def test_font_page_click_two_glyphs_walks_the_line(open_page, font_page, font_mo
     assert pg.js("nbae.busy()")
     seen = []
     while pg.js("nbae.busy()"):  # intermediate codes lie on the straight line a -> b
-        seen.append(pg.js("nbae.engine.latent()"))
+        seen.append(pg.js("nbae.latent()"))
         pg.page.wait_for_timeout(50)
     for z in seen:
         t = np.dot(np.subtract(z, Z[a]), Z[b] - Z[a]) / np.dot(Z[b] - Z[a], Z[b] - Z[a])
@@ -200,13 +200,13 @@ def test_font_page_click_two_glyphs_walks_the_line(open_page, font_page, font_mo
 
 def test_plane_of_a_3d_latent_puts_the_rest_on_sliders(open_page, font_data, tmp_path):
     ae = Autoencoder([35, 12, 3], activation="leaky_relu", leaky_slope=0.3, seed=2,
-                     metadata=font_data.metadata)
+                     metadata=font_data.model_metadata())
     path = tmp_path / "p.html"
     write_explorer(ae, path)
     pg = open_page(path)
     slider = pg.page.locator("#sliders input")
     assert slider.count() == 1 and slider.get_attribute("data-dim") == "2"
-    before = pg.js("nbae.engine.latent()")
+    before = pg.js("nbae.latent()")
     box = slider.bounding_box()
     pg.page.mouse.click(box["x"] + 0.8 * box["width"], box["y"] + box["height"] / 2)
     z, _ = _check_shown(pg, ae, ink=True)
@@ -218,7 +218,7 @@ def test_plane_of_a_3d_latent_puts_the_rest_on_sliders(open_page, font_data, tmp
 
 
 def test_one_dimensional_glyph_latent_gets_a_slider(open_page, font_data, tmp_path):
-    ae = Autoencoder([35, 8, 1], seed=4, metadata=font_data.metadata)
+    ae = Autoencoder([35, 8, 1], seed=4, metadata=font_data.model_metadata())
     path = tmp_path / "one.html"
     write_explorer(ae, path)
     pg = open_page(path)

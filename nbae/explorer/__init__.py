@@ -85,7 +85,7 @@ def training_inputs(ae, data=None, labels=None) -> tuple[np.ndarray, list[str], 
     if isinstance(data, (str, Path)):
         ds = load_dataset(data)
         X, names, where = ds.X, list(ds.labels), str(data)
-        if ds.metadata.get("dataset") == "flowers":
+        if ds.kind == "flowers":
             names = [f"#{i}" for i in names]
     else:
         X = np.asarray(data, dtype=np.float64)

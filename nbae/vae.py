@@ -1,0 +1,496 @@
+"""The :class:`VAE`: a variational autoencoder over the kernels in :mod:`nbae.vae_kernels`.
+
+Same conventions as :class:`nbae.model.Autoencoder` (widths, activations, optimizers, seeds,
+dtypes, ``fit`` chunking and history, atomic ``.npz`` files); the differences are the encoder's
+two heads (mu and log sigma^2, fused into one layer of width ``2k``), the sampled code and the
+loss (see the module docstring of :mod:`nbae.vae_kernels` for the exact convention: per-sample
+sums over features, mean over the batch, plus ``beta`` times the KL term).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from nbae import __version__
+from nbae import codes as C
+from nbae.initializers import init_weight
+from nbae.model import (
+    _CHUNK_SECONDS,
+    _DTYPES,
+    Autoencoder,
+    TrainingDiverged,
+    _as_int_list,
+    _check_matrix,
+    _count,
+    _jsonable,
+    _positive,
+    _progress,
+)
+from nbae.serialization import FORMAT, ModelFileError, save_model
+
+MODEL_KIND = "vae"  # value of the metadata field "model" in a VAE's .npz file
+
+
+def _kernels():
+    from nbae import kernels, vae_kernels  # Numba loads on first use
+
+    return kernels, vae_kernels
+
+
+class VAE:
+    """A dense variational autoencoder whose training loop runs in Numba.
+
+    Parameters
+    ----------
+    layers : list of int
+        Encoder widths, input first and latent size ``k`` last, e.g. ``[35, 25, 15, 5, 2]``; the
+        last encoder layer is the pair of heads (mu, log sigma^2), each ``k`` wide.
+    activation, output_activation, decoder, leaky_slope, seed, dtype, metadata
+        As for :class:`~nbae.model.Autoencoder`. The heads have no activation.
+    loss : {"bce", "mse"}
+        Reconstruction term per sample, summed over features (default ``bce``, as in
+        Kingma & Welling and pytorch/examples).
+    init : str
+        Weight initialisation (default ``xavier``: the all-positive ``scaled-uniform`` gives
+        large initial log-variances).
+    beta : float
+        Weight of the KL term (1: the ELBO; beta-VAE otherwise).
+    kl_warmup : int
+        Epochs over which the KL weight rises linearly from beta / kl_warmup to beta (0: none).
+    """
+
+    def __init__(self, layers, activation="tanh", output_activation="sigmoid", decoder=None,
+                 loss="bce", init="xavier", leaky_slope=0.2, beta=1.0, kl_warmup=0, seed=0,
+                 dtype="float64", metadata=None):
+        enc = _as_int_list("layers", layers)
+        if len(enc) < 2:
+            raise ValueError(f"layers needs at least an input and a latent size, got {enc!r}")
+        dec = enc[::-1] if decoder is None else _as_int_list("decoder", decoder)
+        if len(dec) < 2 or dec[0] != enc[-1]:
+            raise ValueError(f"decoder must run from the latent size {enc[-1]} to the output, "
+                             f"e.g. [{enc[-1]}, ..., {enc[0]}]; got {dec!r}")
+        self._encoder_sizes, self._decoder_sizes = enc, dec
+        self.sizes = enc + dec[1:]
+        self.n_encoder_layers = len(enc) - 1
+        n_layers = len(self.sizes) - 1
+        self.activations = Autoencoder._resolve_activations(
+            activation, "identity", output_activation, n_layers, self.n_encoder_layers,
+            mirrored=decoder is None)
+        self.loss_name = C.loss_name(loss)
+        if self.loss_name == "bce" and self.activations[-1] not in ("sigmoid", "softmax"):
+            raise ValueError("loss 'bce' needs outputs in (0, 1): use output_activation "
+                             f"'sigmoid' or 'softmax', not {self.activations[-1]!r}")
+        self.init = C.init_name(init)
+        self.leaky_slope = _positive("leaky_slope", leaky_slope, allow_zero=True)
+        self.beta = _positive("beta", beta, allow_zero=True)
+        self.kl_warmup = _count("kl_warmup", kl_warmup, 0)
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        self.seed = int(seed)
+        if str(dtype) not in _DTYPES:
+            raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
+        self.dtype = np.dtype(_DTYPES[str(dtype)])
+        self.metadata = dict(metadata or {})
+        self.training: dict = {}
+        self.history: pd.DataFrame | None = None
+        self._fits = 0
+        self.epochs_trained = 0  # drives the KL warm-up across fit calls
+        self._layout()
+        rng = np.random.default_rng(np.random.SeedSequence(self.seed).spawn(1)[0])
+        head = self.n_encoder_layers - 1
+        for l, (fi, fo) in enumerate(self.layer_shapes):
+            if l == head:  # mu and log-variance heads drawn as two layers of width k
+                w = np.hstack([init_weight(self.init, l, fi, fo // 2, rng) for _ in range(2)])
+            else:
+                w = init_weight(self.init, l, fi, fo, rng)
+            self._W[l][...] = w
+
+    def _layout(self):
+        s, k, ne = self.sizes, self.latent_dim, self.n_encoder_layers
+        self.layer_shapes = [(s[l], 2 * k if l == ne - 1 else s[l + 1]) for l in range(len(s) - 1)]
+        w_off, b_off, total = [], [], 0
+        for fi, fo in self.layer_shapes:
+            w_off.append(total)
+            total += fi * fo
+            b_off.append(total)
+            total += fo
+        self._offsets = (w_off, b_off)
+        self._theta = np.zeros(total, dtype=self.dtype)
+        self._W = [self._theta[o:o + fi * fo].reshape(fi, fo)
+                   for o, (fi, fo) in zip(w_off, self.layer_shapes, strict=True)]
+        self._b = [self._theta[o:o + fo] for o, (_, fo) in zip(b_off, self.layer_shapes,
+                                                              strict=True)]
+        acts = np.array([C.ACTIVATIONS[a] for a in self.activations], dtype=np.int64)
+        i64 = np.int64
+        # the two chains of nbae.vae_kernels: encoder (ending at [mu | logvar]) and decoder
+        self._enc = (np.array(self._encoder_sizes[:-1] + [2 * k], dtype=i64),
+                     np.array(w_off[:ne], dtype=i64), np.array(b_off[:ne], dtype=i64), acts[:ne])
+        self._dec = (np.array(self._decoder_sizes, dtype=i64), np.array(w_off[ne:], dtype=i64),
+                     np.array(b_off[ne:], dtype=i64), acts[ne:])
+
+    # -- properties ----------------------------------------------------------------------------
+
+    input_dim = Autoencoder.input_dim
+    output_dim = Autoencoder.output_dim
+    n_params = Autoencoder.n_params
+    weights = Autoencoder.weights
+    biases = Autoencoder.biases
+    _set_params = Autoencoder._set_params
+    get_params = Autoencoder.get_params
+
+    @property
+    def latent_dim(self) -> int:
+        return self._encoder_sizes[-1]
+
+    def __repr__(self):
+        arch = "-".join(map(str, self.sizes))
+        return (f"VAE({arch}, activations={self.activations}, loss={self.loss_name!r}, "
+                f"beta={self.beta:g}, dtype={self.dtype.name!r})")
+
+    # -- inference -----------------------------------------------------------------------------
+
+    def _slope(self):
+        return self.dtype.type(self.leaky_slope)
+
+    def encode(self, X, return_sigma=False):
+        """Posterior means mu of the rows of ``X`` (and the standard deviations sigma)."""
+        X = _check_matrix("X", X, self.input_dim, self.dtype)
+        k, _ = _kernels()
+        es, ew, eb, ea = self._enc
+        H = k.predict(self._theta, X, es, ew, eb, ea, self._slope(), 0, ea.size, 256)
+        mu = np.ascontiguousarray(H[:, :self.latent_dim])
+        if not return_sigma:
+            return mu
+        return mu, np.exp(0.5 * H[:, self.latent_dim:])
+
+    def decode(self, Z) -> np.ndarray:
+        """Outputs decoded from latent codes ``Z``."""
+        Z = _check_matrix("Z", Z, self.latent_dim, self.dtype)
+        k, _ = _kernels()
+        ds, dw, db, da = self._dec
+        return k.predict(self._theta, Z, ds, dw, db, da, self._slope(), 0, da.size, 256)
+
+    def reconstruct(self, X) -> np.ndarray:
+        """Decode the posterior means of ``X`` (deterministic)."""
+        return self.decode(self.encode(X))
+
+    predict = reconstruct
+
+    def sample(self, n: int, seed: int = 0) -> np.ndarray:
+        """Decode ``n`` codes drawn from the prior N(0, I) (NumPy generator seeded by ``seed``)."""
+        n = _count("n", n, 1)
+        Z = np.random.default_rng(seed).standard_normal((n, self.latent_dim))
+        return self.decode(Z)
+
+    def loss_terms(self, X, Y=None, n_samples: int = 1, seed: int = 0) -> dict:
+        """Per-row ``reconstruction`` (Monte-Carlo mean over ``n_samples`` codes) and ``kl``.
+
+        With BCE targets in {0, 1}, ``-(reconstruction + kl)`` is the ELBO of each row in nats.
+        """
+        X = _check_matrix("X", X, self.input_dim, self.dtype)
+        Y = self._targets(X, Y)
+        mu, sigma = (np.asarray(a, dtype=np.float64) for a in self.encode(X, return_sigma=True))
+        kl = -0.5 * (1.0 + 2.0 * np.log(sigma) - mu**2 - sigma**2).sum(axis=1)
+        rng = np.random.default_rng(seed)
+        rec = np.zeros(len(X))
+        y = Y.astype(np.float64)
+        for _ in range(_count("n_samples", n_samples, 1)):
+            a = np.asarray(self.decode(mu + sigma * rng.standard_normal(mu.shape)), np.float64)
+            if self.loss_name == "mse":
+                rec += ((a - y) ** 2).sum(axis=1)
+            else:
+                with np.errstate(divide="ignore"):
+                    la, l1a = np.maximum(np.log(a), -100.0), np.maximum(np.log1p(-a), -100.0)
+                rec -= (y * la + (1 - y) * l1a).sum(axis=1)
+        return {"reconstruction": rec / n_samples, "kl": kl}
+
+    def _targets(self, X, Y):
+        return Autoencoder._targets(self, X, Y)
+
+    # -- gradients and training ----------------------------------------------------------------
+
+    def _buffers(self, cap):
+        es, ds = self._enc[0], self._dec[0]
+        ea = np.zeros(es.size, dtype=np.int64)
+        da = np.zeros(ds.size, dtype=np.int64)
+        total = 0
+        for offs, widths in ((ea, es), (da, ds)):
+            for i, w in enumerate(widths):
+                offs[i] = total
+                total += cap * int(w)
+        width = max(int(es.max()), int(ds.max()))
+        return (ea, da, np.zeros(total, self.dtype), np.zeros(cap * width, self.dtype),
+                np.zeros(cap * width, self.dtype))
+
+    def _chains(self, ea, da):
+        es, ew, eb, eacts = self._enc
+        ds, dw, db, dacts = self._dec
+        return (es, ew, eb, ea, eacts, ds, dw, db, da, dacts)
+
+    def gradients(self, X, eps, Y=None, beta=None):
+        """Batch loss of all rows of ``X`` with noise ``eps`` (n, k) and its gradients.
+
+        Returns (loss, [dL/dW_l], [dL/db_l]) like ``Autoencoder.gradients``; ``beta`` defaults
+        to the model's. ``eps`` fixes the sample z = mu + sigma * eps, so the loss is a
+        deterministic function of the parameters (finite-difference checks).
+        """
+        X = _check_matrix("X", X, self.input_dim, self.dtype)
+        Y = self._targets(X, Y)
+        E = _check_matrix("eps", eps, self.latent_dim, self.dtype)
+        if len(E) != len(X) or len(Y) != len(X):
+            raise ValueError(f"X, Y and eps need the same rows, got {len(X)}, {len(Y)}, "
+                             f"{len(E)}")
+        k, vk = _kernels()
+        ea, da, buf, d1, d2 = self._buffers(len(X))
+        grad = np.zeros_like(self._theta)
+        out = np.zeros(3)
+        beta = self.beta if beta is None else _positive("beta", beta, allow_zero=True)
+        vk.vae_loss_and_grad(self._theta, grad, X, Y, *self._chains(ea, da), self._slope(),
+                             C.LOSSES[self.loss_name], beta, buf, E, np.zeros_like(E), d1, d2,
+                             out)
+        gW = [grad[o:o + fi * fo].reshape(fi, fo)
+              for o, (fi, fo) in zip(self._offsets[0], self.layer_shapes, strict=True)]
+        gb = [grad[o:o + fo] for o, (_, fo) in zip(self._offsets[1], self.layer_shapes,
+                                                  strict=True)]
+        self.last_loss_terms = {"loss": float(out[0]), "reconstruction": float(out[1]),
+                                "kl": float(out[2])}
+        return float(out[0]), gW, gb
+
+    def fit(self, X, Y=None, epochs=1000, batch_size=5, optimizer="adam", lr=1e-3,
+            shuffle=True, momentum=0.0, betas=(0.9, 0.999), eps=None, weight_decay=0.0,
+            restore_best=True, patience=None, min_delta=0.0, callback=None, callback_every=100,
+            latent_noise=None, progress=False) -> pd.DataFrame:
+        """Train; return the history (epoch, loss, reconstruction, kl, beta).
+
+        Arguments as in ``Autoencoder.fit``; each epoch's values are sample-weighted means of
+        its mini-batch values, each taken before its update (the "running" epoch loss).
+        ``restore_best`` and ``patience`` look at epochs after the KL warm-up only.
+        ``latent_noise`` (rows of k standard normals, one row per sample visit, consumed in
+        training order; at least ``epochs * n`` rows) replaces the generator's eps: with it
+        another framework can reproduce the run exactly.
+        """
+        X = _check_matrix("X", X, self.input_dim, self.dtype)
+        Y = self._targets(X, Y)
+        if Y.shape[0] != X.shape[0]:
+            raise ValueError(f"X has {X.shape[0]} rows but Y has {Y.shape[0]}")
+        epochs = _count("epochs", epochs, 0)
+        batch_size = _count("batch_size", batch_size, 1)
+        callback_every = _count("callback_every", callback_every, 1)
+        # optimizer settings: validated exactly as Autoencoder.fit does, through a probe
+        opt, hp_values = _optimizer_settings(optimizer, lr, momentum, betas, eps, weight_decay)
+        patience = 0 if patience is None else _count("patience", patience, 1)
+        min_delta = _positive("min_delta", min_delta, allow_zero=True)
+        n = X.shape[0]
+        if latent_noise is None:
+            noise = np.zeros((0, self.latent_dim), dtype=self.dtype)
+        else:
+            noise = _check_matrix("latent_noise", latent_noise, self.latent_dim, self.dtype)
+            if len(noise) < epochs * n:
+                raise ValueError(f"latent_noise has {len(noise)} rows; {epochs} epochs of {n} "
+                                 f"samples need {epochs * n}")
+
+        k, vk = _kernels()
+        batch = min(batch_size, n)
+        ea, da, buf, d1, d2 = self._buffers(batch)
+        ybuf = np.zeros(batch * self.output_dim, dtype=self.dtype)
+        ebuf = np.zeros(batch * self.latent_dim, dtype=self.dtype)
+        dz = np.zeros_like(ebuf)
+        grad = np.zeros_like(self._theta)
+        s1 = np.zeros_like(self._theta)
+        s2 = np.zeros_like(self._theta) if opt == "adam" else s1[:1]
+        best_theta = self._theta.copy()
+        hp = np.zeros(k.HP_SIZE, dtype=self.dtype)
+        hp[[k.HP_LR, k.HP_MOMENTUM, k.HP_BETA1, k.HP_BETA2, k.HP_EPS, k.HP_WEIGHT_DECAY]] = (
+            hp_values)
+        step = np.zeros(2, dtype=np.int64)
+        eps_pos = np.zeros(1, dtype=np.int64)
+        perm = np.arange(n, dtype=np.int64)
+        ss = np.random.SeedSequence(self.seed).spawn(2 + self._fits)[-1]
+        self._fits += 1
+        rng = ss.generate_state(1, dtype=np.uint64)
+        losses = np.full((epochs, 3), np.nan)
+        track = np.array([np.inf, 0.0, np.inf, 0.0])
+        epoch0 = self.epochs_trained
+        self.training = {
+            "optimizer": opt, "lr": hp_values[0], "batch_size": batch_size, "epochs": epochs,
+            "shuffle": bool(shuffle), "momentum": hp_values[1], "betas": list(hp_values[2:4]),
+            "eps": hp_values[4], "weight_decay": hp_values[5], "restore_best": bool(restore_best),
+            "patience": patience or None, "min_delta": min_delta, "seed": self.seed,
+            "n_samples": n, "epoch_loss": "running", "beta": self.beta,
+            "kl_warmup": self.kl_warmup, "latent_noise": latent_noise is not None,
+        }
+        done, status, chunk, stop_reason, interrupted = 0, C.STATUS_OK, 1, "completed", False
+        t0 = time.perf_counter()
+        bar = _progress(epochs) if progress else None
+        try:
+            while done < epochs:
+                todo = min(chunk, epochs - done)
+                if callback is not None:
+                    todo = min(todo, callback_every - done % callback_every)
+                tc = time.perf_counter()
+                ran, status = vk.vae_train_epochs(
+                    self._theta, grad, s1, s2, best_theta, X, Y, *self._chains(ea, da),
+                    self._slope(), C.LOSSES[self.loss_name], self.beta, self.kl_warmup,
+                    C.OPTIMIZERS[opt], hp, step, batch, todo, bool(shuffle), perm, rng, noise,
+                    eps_pos, buf, ybuf, ebuf, dz, d1, d2, losses[done:done + todo], track,
+                    epoch0 + done, patience, min_delta)
+                elapsed = time.perf_counter() - tc
+                done += ran
+                if status != C.STATUS_NONFINITE and not np.all(np.isfinite(self._theta)):
+                    status = C.STATUS_NONFINITE
+                if bar is not None:
+                    bar(done, losses[done - 1, 0])
+                if status == C.STATUS_NONFINITE:
+                    stop_reason = "diverged"
+                    break
+                if status == C.STATUS_EARLY_STOP:
+                    stop_reason = "early_stop"
+                    break
+                if callback is not None and done % callback_every == 0:
+                    if callback(self, self._history(losses, done, epoch0)):
+                        stop_reason = "callback"
+                        break
+                per_epoch = elapsed / max(ran, 1)
+                chunk = int(min(max(1, _CHUNK_SECONDS / max(per_epoch, 1e-9)), 1 << 20))
+        except KeyboardInterrupt:
+            done, interrupted, stop_reason = int(step[1]), True, "interrupted"
+        finally:
+            if bar is not None:
+                bar(None, None)
+        seconds = time.perf_counter() - t0
+        self.epochs_trained = epoch0 + done
+        best_epoch = int(track[1])
+        restored = bool((restore_best or status == C.STATUS_NONFINITE) and best_epoch > 0)
+        if restored:
+            self._theta[:] = best_theta
+        self.history = history = self._history(losses, done, epoch0)
+        finite = losses[:done, 0][np.isfinite(losses[:done, 0])]
+        steps = int(step[0])
+        self.training.update({
+            "epochs_run": int(done), "stop_reason": stop_reason, "steps": steps,
+            "seconds": seconds, "steps_per_second": steps / seconds if seconds > 0 else None,
+            "final_loss": float(finite[-1]) if finite.size else None,
+            "best_loss": float(track[0]) if best_epoch > 0 else None,
+            "best_epoch": best_epoch or None, "restored_best": restored,
+        })
+        if status == C.STATUS_NONFINITE:
+            where = (f"weights of epoch {best_epoch} (loss {track[0]:.6g}) restored"
+                     if restored else "weights of the last finite step kept")
+            raise TrainingDiverged(f"loss became NaN/inf in epoch {epoch0 + done}; {where}. "
+                                   f"Lower the learning rate (lr={lr}) or check the data scale")
+        if interrupted:
+            raise KeyboardInterrupt
+        return history
+
+    def _history(self, losses, done, epoch0):
+        from nbae.vae_kernels import COL_KL, COL_LOSS, COL_REC
+
+        ep = np.arange(epoch0 + 1, epoch0 + done + 1)
+        w = self.kl_warmup
+        beta = self.beta * (np.minimum(1.0, ep / w) if w > 0 else np.ones(done))
+        return pd.DataFrame({"epoch": ep, "loss": losses[:done, COL_LOSS],
+                             "reconstruction": losses[:done, COL_REC],
+                             "kl": losses[:done, COL_KL], "beta": beta})
+
+    # -- persistence ---------------------------------------------------------------------------
+
+    def config(self) -> dict:
+        """The constructor arguments that rebuild this architecture."""
+        ne = self.n_encoder_layers
+        hidden = [a for l, a in enumerate(self.activations)
+                  if l not in (ne - 1, len(self.activations) - 1)]
+        return {"layers": list(self._encoder_sizes), "decoder": list(self._decoder_sizes),
+                "activation": hidden, "output_activation": self.activations[-1],
+                "loss": self.loss_name, "init": self.init, "leaky_slope": self.leaky_slope,
+                "beta": self.beta, "kl_warmup": self.kl_warmup, "seed": self.seed,
+                "dtype": self.dtype.name}
+
+    def save(self, path) -> None:
+        """Write the model to ``path`` (.npz, atomically); metadata ``model`` is ``"vae"``."""
+        meta = {"nbae_version": __version__, "model": MODEL_KIND, "sizes": list(self.sizes),
+                "layer_shapes": [list(s) for s in self.layer_shapes],
+                "activations": list(self.activations), "config": self.config(),
+                "training": _jsonable(self.training), "metadata": _jsonable(self.metadata),
+                "fit_calls": self._fits, "epochs_trained": self.epochs_trained}
+        save_model(path, meta, self._W, self._b)
+
+    @classmethod
+    def load(cls, path) -> VAE:
+        """Read a model written by :meth:`save`; raises ModelFileError on a bad file."""
+        meta, arrays = _read_npz(path)
+        if meta.get("model") != MODEL_KIND:
+            raise ModelFileError(f"{path}: not a VAE model (a plain autoencoder? load it with "
+                                 f"Autoencoder.load)")
+        try:
+            vae = cls(**meta["config"], metadata=meta.get("metadata") or {})
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"{path}: inconsistent architecture record: {exc}") from None
+        names = {f"{c}{l}" for l in range(len(vae.layer_shapes)) for c in "Wb"}
+        if set(arrays) - {"meta"} != names:
+            raise ModelFileError(f"{path}: arrays {sorted(set(arrays) - {'meta'})} do not match "
+                                 f"a {len(vae.layer_shapes)}-layer VAE")
+        for l, (fi, fo) in enumerate(vae.layer_shapes):
+            for key, shape in ((f"W{l}", (fi, fo)), (f"b{l}", (fo,))):
+                if arrays[key].shape != shape:
+                    raise ModelFileError(f"{path}: array {key} has shape {arrays[key].shape} "
+                                         f"but the architecture needs {shape}")
+                if not np.all(np.isfinite(arrays[key])):
+                    raise ModelFileError(f"{path}: array {key} holds non-finite values")
+        vae.weights = [arrays[f"W{l}"] for l in range(len(vae.layer_shapes))]
+        vae.biases = [arrays[f"b{l}"] for l in range(len(vae.layer_shapes))]
+        vae.training = meta.get("training") or {}
+        vae._fits = int(meta.get("fit_calls", 0))
+        vae.epochs_trained = int(meta.get("epochs_trained", 0))
+        return vae
+
+
+def load_any(path):
+    """:class:`VAE` or :class:`~nbae.model.Autoencoder`, whichever ``path`` holds."""
+    meta, _ = _read_npz(path)
+    return VAE.load(path) if meta.get("model") == MODEL_KIND else Autoencoder.load(path)
+
+
+def _read_npz(path):
+    """(meta, arrays) of an nbae model file, with the checks of serialization.load_model
+    that do not depend on the layer chain."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"{path}: no such model file")
+    with open(path, "rb") as f:
+        if f.read(4) != b"PK\x03\x04":
+            raise ModelFileError(f"{path}: not an nbae model (.npz) file")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {key: z[key] for key in z.files}
+        meta = json.loads(str(arrays["meta"]))
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as exc:
+        raise ModelFileError(f"{path}: not a readable nbae model file ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: not an nbae model file")
+    return meta, arrays
+
+
+def _optimizer_settings(optimizer, lr, momentum, betas, eps, weight_decay):
+    """(name, [lr, momentum, beta1, beta2, eps, weight_decay]) checked as Autoencoder.fit does."""
+    opt = C.optimizer_name(optimizer)
+    lr = _positive("lr", lr)
+    momentum = _positive("momentum", momentum, allow_zero=True)
+    if momentum >= 1:
+        raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+    if opt != "sgd" and momentum:
+        raise ValueError(f"momentum applies to optimizer 'sgd' only, not {opt!r}")
+    try:
+        b1, b2 = (float(b) for b in betas)
+    except (TypeError, ValueError):
+        raise ValueError(f"betas must be two numbers, got {betas!r}") from None
+    if not (0 <= b1 < 1 and 0 <= b2 < 1):
+        raise ValueError(f"betas must lie in [0, 1), got {betas!r}")
+    eps = (1e-10 if opt == "adagrad" else 1e-8) if eps is None else _positive("eps", eps)
+    weight_decay = _positive("weight_decay", weight_decay, allow_zero=True)
+    return opt, [lr, momentum, b1, b2, eps, weight_decay]

@@ -367,7 +367,7 @@ class VAE:
         self.epochs_trained = epoch0 + done
         best_epoch = int(track[1])
         restored = bool((restore_best or status == C.STATUS_NONFINITE) and best_epoch > 0)
-        if restored:
+        if restored or status == C.STATUS_NONFINITE:  # no best epoch: the starting weights
             self._theta[:] = best_theta
         self.history = history = self._history(losses, done, epoch0)
         finite = losses[:done, 0][np.isfinite(losses[:done, 0])]
@@ -381,7 +381,7 @@ class VAE:
         })
         if status == C.STATUS_NONFINITE:
             where = (f"weights of epoch {best_epoch} (loss {track[0]:.6g}) restored"
-                     if restored else "weights of the last finite step kept")
+                     if restored else "weights from before this fit restored")
             raise TrainingDiverged(f"loss became NaN/inf in epoch {epoch0 + done}; {where}. "
                                    f"Lower the learning rate (lr={lr}) or check the data scale")
         if interrupted:

@@ -29,6 +29,7 @@ from nbae.model import (
     _check_matrix,
     _count,
     _jsonable,
+    _metric_values,
     _positive,
     _progress,
 )
@@ -264,13 +265,15 @@ class VAE:
 
     def fit(self, X, Y=None, epochs=1000, batch_size=5, optimizer="adam", lr=1e-3,
             shuffle=True, momentum=0.0, betas=(0.9, 0.999), eps=None, weight_decay=0.0,
-            restore_best=True, patience=None, min_delta=0.0, callback=None, callback_every=100,
-            latent_noise=None, progress=False) -> pd.DataFrame:
+            restore_best=True, patience=None, min_delta=0.0, metric=None, metric_every=100,
+            callback=None, callback_every=100, latent_noise=None,
+            progress=False) -> pd.DataFrame:
         """Train; return the history (epoch, loss, reconstruction, kl, beta).
 
         Arguments as in ``Autoencoder.fit``; each epoch's values are sample-weighted means of
         its mini-batch values, each taken before its update (the "running" epoch loss).
-        ``restore_best`` and ``patience`` look at epochs after the KL warm-up only.
+        ``restore_best`` and ``patience`` look at epochs after the KL warm-up only;
+        ``metric(vae) -> dict`` adds history columns every ``metric_every`` epochs.
         ``latent_noise`` (rows of k standard normals, one row per sample visit, consumed in
         training order; at least ``epochs * n`` rows) replaces the generator's eps: with it
         another framework can reproduce the run exactly.
@@ -282,6 +285,7 @@ class VAE:
         epochs = _count("epochs", epochs, 0)
         batch_size = _count("batch_size", batch_size, 1)
         callback_every = _count("callback_every", callback_every, 1)
+        metric_every = _count("metric_every", metric_every, 1)
         # optimizer settings: validated exactly as Autoencoder.fit does, through a probe
         opt, hp_values = _optimizer_settings(optimizer, lr, momentum, betas, eps, weight_decay)
         patience = 0 if patience is None else _count("patience", patience, 1)
@@ -326,13 +330,15 @@ class VAE:
             "kl_warmup": self.kl_warmup, "latent_noise": latent_noise is not None,
         }
         done, status, chunk, stop_reason, interrupted = 0, C.STATUS_OK, 1, "completed", False
+        metrics: dict[int, dict] = {}
         t0 = time.perf_counter()
         bar = _progress(epochs) if progress else None
         try:
             while done < epochs:
                 todo = min(chunk, epochs - done)
-                if callback is not None:
-                    todo = min(todo, callback_every - done % callback_every)
+                for every, active in ((metric_every, metric), (callback_every, callback)):
+                    if active is not None:
+                        todo = min(todo, every - done % every)
                 tc = time.perf_counter()
                 ran, status = vk.vae_train_epochs(
                     self._theta, grad, s1, s2, best_theta, X, Y, *self._chains(ea, da),
@@ -352,8 +358,10 @@ class VAE:
                 if status == C.STATUS_EARLY_STOP:
                     stop_reason = "early_stop"
                     break
+                if metric is not None and (done % metric_every == 0 or done == epochs):
+                    metrics[done] = _metric_values(metric(self))
                 if callback is not None and done % callback_every == 0:
-                    if callback(self, self._history(losses, done, epoch0)):
+                    if callback(self, self._history(losses, done, epoch0, metrics)):
                         stop_reason = "callback"
                         break
                 per_epoch = elapsed / max(ran, 1)
@@ -369,7 +377,9 @@ class VAE:
         restored = bool((restore_best or status == C.STATUS_NONFINITE) and best_epoch > 0)
         if restored or status == C.STATUS_NONFINITE:  # no best epoch: the starting weights
             self._theta[:] = best_theta
-        self.history = history = self._history(losses, done, epoch0)
+        if metric is not None and done > 0 and done not in metrics and stop_reason != "diverged":
+            metrics[done] = _metric_values(metric(self))
+        self.history = history = self._history(losses, done, epoch0, metrics)
         finite = losses[:done, 0][np.isfinite(losses[:done, 0])]
         steps = int(step[0])
         self.training.update({
@@ -388,15 +398,20 @@ class VAE:
             raise KeyboardInterrupt
         return history
 
-    def _history(self, losses, done, epoch0):
+    def _history(self, losses, done, epoch0, metrics):
         from nbae.vae_kernels import COL_KL, COL_LOSS, COL_REC
 
         ep = np.arange(epoch0 + 1, epoch0 + done + 1)
         w = self.kl_warmup
         beta = self.beta * (np.minimum(1.0, ep / w) if w > 0 else np.ones(done))
-        return pd.DataFrame({"epoch": ep, "loss": losses[:done, COL_LOSS],
-                             "reconstruction": losses[:done, COL_REC],
-                             "kl": losses[:done, COL_KL], "beta": beta})
+        frame = pd.DataFrame({"epoch": ep, "loss": losses[:done, COL_LOSS],
+                              "reconstruction": losses[:done, COL_REC],
+                              "kl": losses[:done, COL_KL], "beta": beta})
+        # metric columns as in Autoencoder: NaN except at the epochs where they were measured
+        extra = Autoencoder._history(np.zeros(done), done, metrics)
+        for name in extra.columns[2:]:
+            frame[name] = extra[name].to_numpy()
+        return frame
 
     # -- persistence ---------------------------------------------------------------------------
 

@@ -220,6 +220,23 @@ def test_fit_history_and_shapes(font_like):
     assert h2["epoch"].tolist() == [13, 14] and vae.epochs_trained == 14
 
 
+def test_metric_and_callback(font_like):
+    vae = VAE([12, 6, 2], seed=0)
+    seen = []
+
+    def metric(m):
+        return {"mu_norm": np.abs(m.encode(font_like)).mean()}
+
+    def callback(m, hist):
+        seen.append(len(hist))
+        return len(hist) >= 4
+
+    h = vae.fit(font_like, epochs=7, metric=metric, metric_every=3, callback=callback,
+                callback_every=2)
+    assert seen == [2, 4] and vae.training["stop_reason"] == "callback"
+    assert h["mu_norm"].notna().tolist() == [False, False, True, True]
+
+
 def test_seeded_and_reproducible(font_like):
     runs = []
     for seed in (3, 3, 4):

@@ -211,6 +211,11 @@ class VAE:
                 rec -= (y * la + (1 - y) * l1a).sum(axis=1)
         return {"reconstruction": rec / n_samples, "kl": kl}
 
+    def loss(self, X, Y=None, n_samples: int = 1, seed: int = 0) -> float:
+        """Mean over rows of reconstruction + beta * KL (the training loss, Monte-Carlo)."""
+        t = self.loss_terms(X, Y, n_samples=n_samples, seed=seed)
+        return float((t["reconstruction"] + self.beta * t["kl"]).mean())
+
     def _targets(self, X, Y):
         return Autoencoder._targets(self, X, Y)
 

@@ -97,6 +97,8 @@ def test_loss_terms_split_and_beta_zero():
     # the NumPy per-row terms at z = mu + sigma * eps agree with the kernel's batch means
     terms = vae.loss_terms(X, n_samples=1, seed=0)
     assert terms["kl"].mean() == pytest.approx(t["kl"], rel=1e-12)
+    E0 = np.random.default_rng(0).standard_normal((4, 2))  # the draw loss_terms(seed=0) makes
+    assert vae.loss(X, seed=0) == pytest.approx(vae.gradients(X, E0)[0], rel=1e-12)
 
 
 def test_eps_generator_is_standard_normal():

@@ -36,6 +36,10 @@ from nbae.model import (
 from nbae.serialization import FORMAT, ModelFileError, save_model
 
 MODEL_KIND = "vae"  # value of the metadata field "model" in a VAE's .npz file
+# reconstruction losses: the autoencoder's two plus categorical cross-entropy (softmax outputs)
+LOSSES = {**C.LOSSES, "cce": 2}
+_LOSS_ALIASES = {"categorical_crossentropy": "cce", "cross_entropy": "cce",
+                 "categorical-crossentropy": "cce"}
 
 
 def _kernels():
@@ -54,9 +58,10 @@ class VAE:
         last encoder layer is the pair of heads (mu, log sigma^2), each ``k`` wide.
     activation, output_activation, decoder, leaky_slope, seed, dtype, metadata
         As for :class:`~nbae.model.Autoencoder`. The heads have no activation.
-    loss : {"bce", "mse"}
+    loss : {"bce", "mse", "cce"}
         Reconstruction term per sample, summed over features (default ``bce``, as in
-        Kingma & Welling and pytorch/examples).
+        Kingma & Welling and pytorch/examples); ``cce``: categorical cross-entropy
+        ``-sum_j y_j log a_j`` of a softmax output (targets are distributions over features).
     init : str
         Weight initialisation (default ``xavier``: the all-positive ``scaled-uniform`` gives
         large initial log-variances).
@@ -83,10 +88,14 @@ class VAE:
         self.activations = Autoencoder._resolve_activations(
             activation, "identity", output_activation, n_layers, self.n_encoder_layers,
             mirrored=decoder is None)
-        self.loss_name = C.loss_name(loss)
+        key = loss.strip().lower() if isinstance(loss, str) else loss
+        self.loss_name = C._lookup("loss", _LOSS_ALIASES.get(key, key), LOSSES)
         if self.loss_name == "bce" and self.activations[-1] not in ("sigmoid", "softmax"):
             raise ValueError("loss 'bce' needs outputs in (0, 1): use output_activation "
                              f"'sigmoid' or 'softmax', not {self.activations[-1]!r}")
+        if self.loss_name == "cce" and self.activations[-1] != "softmax":
+            raise ValueError("loss 'cce' needs a softmax output: use output_activation "
+                             f"'softmax', not {self.activations[-1]!r}")
         self.init = C.init_name(init)
         self.leaky_slope = _positive("leaky_slope", leaky_slope, allow_zero=True)
         self.beta = _positive("beta", beta, allow_zero=True)
@@ -128,6 +137,11 @@ class VAE:
         self._b = [self._theta[o:o + fo] for o, (_, fo) in zip(b_off, self.layer_shapes,
                                                               strict=True)]
         acts = np.array([C.ACTIVATIONS[a] for a in self.activations], dtype=np.int64)
+        # backward codes: under CCE the softmax's gradient comes fused with the loss's
+        acts_b = acts.copy()
+        if self.loss_name == "cce":
+            acts_b[-1] = C.ACTIVATIONS["identity"]
+        self._dacts_b = acts_b[ne:]
         i64 = np.int64
         # the two chains of nbae.vae_kernels: encoder (ending at [mu | logvar]) and decoder
         self._enc = (np.array(self._encoder_sizes[:-1] + [2 * k], dtype=i64),
@@ -205,6 +219,9 @@ class VAE:
             a = np.asarray(self.decode(mu + sigma * rng.standard_normal(mu.shape)), np.float64)
             if self.loss_name == "mse":
                 rec += ((a - y) ** 2).sum(axis=1)
+            elif self.loss_name == "cce":
+                with np.errstate(divide="ignore"):
+                    rec -= (y * np.maximum(np.log(a), -100.0)).sum(axis=1)
             else:
                 with np.errstate(divide="ignore"):
                     la, l1a = np.maximum(np.log(a), -100.0), np.maximum(np.log1p(-a), -100.0)
@@ -217,7 +234,11 @@ class VAE:
         return float((t["reconstruction"] + self.beta * t["kl"]).mean())
 
     def _targets(self, X, Y):
-        return Autoencoder._targets(self, X, Y)
+        Y = Autoencoder._targets(self, X, Y)
+        if self.loss_name == "cce" and Y.min() < 0:
+            raise ValueError("loss 'cce' needs non-negative targets (distributions over the "
+                             "output features)")
+        return Y
 
     # -- gradients and training ----------------------------------------------------------------
 
@@ -237,7 +258,7 @@ class VAE:
     def _chains(self, ea, da):
         es, ew, eb, eacts = self._enc
         ds, dw, db, dacts = self._dec
-        return (es, ew, eb, ea, eacts, ds, dw, db, da, dacts)
+        return (es, ew, eb, ea, eacts, ds, dw, db, da, dacts, self._dacts_b)
 
     def gradients(self, X, eps, Y=None, beta=None):
         """Batch loss of all rows of ``X`` with noise ``eps`` (n, k) and its gradients.
@@ -258,7 +279,7 @@ class VAE:
         out = np.zeros(3)
         beta = self.beta if beta is None else _positive("beta", beta, allow_zero=True)
         vk.vae_loss_and_grad(self._theta, grad, X, Y, *self._chains(ea, da), self._slope(),
-                             C.LOSSES[self.loss_name], beta, buf, E, np.zeros_like(E), d1, d2,
+                             LOSSES[self.loss_name], beta, buf, E, np.zeros_like(E), d1, d2,
                              out)
         gW = [grad[o:o + fi * fo].reshape(fi, fo)
               for o, (fi, fo) in zip(self._offsets[0], self.layer_shapes, strict=True)]
@@ -347,7 +368,7 @@ class VAE:
                 tc = time.perf_counter()
                 ran, status = vk.vae_train_epochs(
                     self._theta, grad, s1, s2, best_theta, X, Y, *self._chains(ea, da),
-                    self._slope(), C.LOSSES[self.loss_name], self.beta, self.kl_warmup,
+                    self._slope(), LOSSES[self.loss_name], self.beta, self.kl_warmup,
                     C.OPTIMIZERS[opt], hp, step, batch, todo, bool(shuffle), perm, rng, noise,
                     eps_pos, buf, ybuf, ebuf, dz, d1, d2, losses[done:done + todo], track,
                     epoch0 + done, patience, min_delta)

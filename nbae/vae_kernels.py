@@ -60,8 +60,10 @@ _JIT_NP = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 # columns of the per-epoch ``losses`` array and of the ``out`` triple
 COL_LOSS, COL_REC, COL_KL = 0, 1, 2
+# categorical cross-entropy (VAE only so far; nbae.kernels has MSE = 0 and BCE = 1)
+CCE = 2
 
-__all__ = ["COL_KL", "COL_LOSS", "COL_REC", "MSE", "BCE", "backward_to_input", "beta_at",
+__all__ = ["BCE", "CCE", "COL_KL", "COL_LOSS", "COL_REC", "MSE", "backward_to_input", "beta_at",
            "draw_eps", "vae_batch", "vae_loss_and_grad", "vae_train_epochs"]
 
 
@@ -101,8 +103,13 @@ def recon_loss_and_grad(A, Y, code, D):
 
     MSE: sum_j (a - y)^2, d/da = 2 (a - y). BCE: -sum_j (y log a + (1 - y) log(1 - a)) with
     each log clamped at -100, d/da = (a - y) / max(a (1 - a), 1e-12) (PyTorch's conventions).
-    Everything is divided by the batch size ``B``.
+    CCE (``A`` a softmax output): -sum_j y log a with the log clamped at -100, and ``D`` gets
+    the gradient with respect to the softmax's *input*, a sum_j y_j - y (the fused, stable
+    form; the caller skips the softmax's own backward). Everything is divided by the batch
+    size ``B``.
     """
+    if code == CCE:
+        return _cce_loss_and_grad(A, Y, D)
     n, m = A.shape
     inv_b = 1.0 / n
     total = 0.0
@@ -119,6 +126,22 @@ def recon_loss_and_grad(A, Y, code, D):
                 l1a = max(np.log(1.0 - a), -100.0)
                 total -= y * la + (1.0 - y) * l1a
                 D[i, j] = (a - y) / max(a * (1.0 - a), 1e-12) * inv_b
+    return total * inv_b
+
+
+@njit(**_JIT_NP)
+def _cce_loss_and_grad(A, Y, D):
+    n, m = A.shape
+    inv_b = 1.0 / n
+    total = 0.0
+    for i in range(n):
+        sy = 0.0
+        for j in range(m):
+            y = Y[i, j]
+            sy += y
+            total -= y * max(np.log(A[i, j]), -100.0)
+        for j in range(m):
+            D[i, j] = (A[i, j] * sy - Y[i, j]) * inv_b
     return total * inv_b
 
 
@@ -162,8 +185,8 @@ def backward_to_input(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf,
 
 
 @njit(**_JIT)
-def vae_batch(theta, grad, T, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, slope, loss_code,
-              beta_t, buf, E, dz, d1, d2, B, out):
+def vae_batch(theta, grad, T, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, dacts_b, slope,
+              loss_code, beta_t, buf, E, dz, d1, d2, B, out):
     """Loss and gradient of one mini-batch whose inputs are already at the encoder's ``A_0``.
 
     theta : (P,) array / all parameters (flat layout of nbae.kernels)
@@ -172,6 +195,8 @@ def vae_batch(theta, grad, T, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, slop
     es, ew, eb, ea, eacts : int64 arrays / encoder chain: widths (last = 2k), weight, bias and
         activation offsets, activation codes
     ds, dw, db, da, dacts : int64 arrays / decoder chain, ``ds[0] = k``
+    dacts_b : int64 array / decoder activation codes for the backward pass: ``dacts`` with
+        the softmax output replaced by identity under CCE (its gradient comes fused)
     slope : float / leaky_relu slope
     loss_code : int / MSE or BCE
     beta_t : float / KL weight of this step
@@ -204,7 +229,7 @@ def vae_batch(theta, grad, T, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, slop
     out[COL_LOSS] = rec + beta_t * kl
     if not np.isfinite(out[COL_LOSS]):
         return
-    backward_to_input(theta, grad, ds, dw, db, da, dacts, slope, buf, d1, d2, B, dz)
+    backward_to_input(theta, grad, ds, dw, db, da, dacts_b, slope, buf, d1, d2, B, dz)
     # reparameterisation and KL: dL/dmu = dz + beta mu / B,
     # dL/dlogvar = dz eps sigma / 2 + beta (exp(logvar) - 1) / (2 B)
     G = view2d(d1, 0, B, 2 * k)
@@ -220,21 +245,21 @@ def vae_batch(theta, grad, T, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, slop
 
 
 @njit(**_JIT)
-def vae_loss_and_grad(theta, grad, X, Y, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, slope,
-                      loss_code, beta_t, buf, E, dz, d1, d2, out):
+def vae_loss_and_grad(theta, grad, X, Y, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, dacts_b,
+                      slope, loss_code, beta_t, buf, E, dz, d1, d2, out):
     """:func:`vae_batch` on all rows of ``X`` with the given noise ``E`` (one full batch)."""
     B = X.shape[0]
     A0 = view2d(buf, ea[0], B, es[0])
     A0[:, :] = X
-    vae_batch(theta, grad, Y, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, slope, loss_code,
-              beta_t, buf, E, dz, d1, d2, B, out)
+    vae_batch(theta, grad, Y, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, dacts_b, slope,
+              loss_code, beta_t, buf, E, dz, d1, d2, B, out)
 
 
 @njit(**_JIT)
 def vae_train_epochs(theta, grad, s1, s2, best_theta, X, Y, es, ew, eb, ea, eacts, ds, dw, db,
-                     da, dacts, slope, loss_code, beta, warmup, opt, hp, step, batch, n_epochs,
-                     shuffle, perm, rng, eps_src, eps_pos, buf, ybuf, ebuf, dz, d1, d2, losses,
-                     track, epoch0, patience, min_delta):
+                     da, dacts, dacts_b, slope, loss_code, beta, warmup, opt, hp, step, batch,
+                     n_epochs, shuffle, perm, rng, eps_src, eps_pos, buf, ybuf, ebuf, dz, d1, d2,
+                     losses, track, epoch0, patience, min_delta):
     """Run up to ``n_epochs`` epochs of VAE training entirely in compiled code.
 
     Arguments as in :func:`vae_batch` and :func:`nbae.kernels.train_epochs`, plus:
@@ -273,8 +298,8 @@ def vae_train_epochs(theta, grad, s1, s2, best_theta, X, Y, es, ew, eb, ea, eact
             E = view2d(ebuf, 0, B, k)
             draw_eps(E, rng, eps_src, eps_pos)
             dzB = view2d(dz, 0, B, k)
-            vae_batch(theta, grad, T, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, slope,
-                      loss_code, beta_t, buf, E, dzB, d1, d2, B, out)
+            vae_batch(theta, grad, T, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, dacts_b,
+                      slope, loss_code, beta_t, buf, E, dzB, d1, d2, B, out)
             if not np.isfinite(out[COL_LOSS]):
                 losses[e, :] = out
                 return e + 1, STATUS_NONFINITE

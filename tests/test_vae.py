@@ -47,6 +47,8 @@ def _numpy_loss(vae, X, E, beta):
         A = act(name, A @ W + b, vae.leaky_slope)
     if vae.loss_name == "mse":
         rec = ((A - X) ** 2).sum(1)
+    elif vae.loss_name == "cce":
+        rec = -(X * np.log(A)).sum(1)
     else:
         rec = -(X * np.maximum(np.log(A), -100) + (1 - X) * np.maximum(np.log(1 - A), -100)).sum(1)
     kl = -0.5 * (1 + lv - mu**2 - np.exp(lv)).sum(1)
@@ -83,6 +85,22 @@ def test_gradient_other_shapes(layers, decoder, output):
     lossv, gW, gb = vae.gradients(X, E)
     assert lossv == pytest.approx(_numpy_loss(vae, X, E, 1.0), rel=1e-12)
     np.testing.assert_allclose(_flat(gW, gb), _fd(vae, X, E), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("hidden", ["tanh", "relu"])
+def test_categorical_cross_entropy_gradient(hidden):
+    rng = np.random.default_rng(3)
+    vae = VAE([6, 5, 2], activation=hidden, output_activation="softmax", loss="cce", seed=2)
+    X = _data(rng, 6, 6)
+    X /= X.sum(1, keepdims=True)  # soft targets: distributions over the 6 outputs
+    E = rng.standard_normal((6, 2))
+    lossv, gW, gb = vae.gradients(X, E)
+    assert lossv == pytest.approx(_numpy_loss(vae, X, E, 1.0), rel=1e-12)
+    np.testing.assert_allclose(_flat(gW, gb), _fd(vae, X, E), rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match="needs a softmax output"):
+        VAE([6, 2], output_activation="sigmoid", loss="categorical_crossentropy")
+    with pytest.raises(ValueError, match="non-negative targets"):
+        vae.gradients(X - 0.5, E)
 
 
 def test_loss_terms_split_and_beta_zero():
@@ -153,7 +171,10 @@ def _torch_run(vae, X, E, epochs, batch, optimizer, lr, momentum):
             mu, logvar = h[:, :k], h[:, k:]
             z = mu + torch.exp(0.5 * logvar) * eb  # pytorch/examples' reparameterize
             out = dec(z)
-            if vae.loss_name == "bce":
+            if vae.loss_name == "cce":  # the idiom: logits into cross_entropy (soft targets)
+                logits = dec[-1][0](dec[:-1](z))
+                rec = F.cross_entropy(logits, xb, reduction="sum")
+            elif vae.loss_name == "bce":
                 rec = F.binary_cross_entropy(out, xb, reduction="sum")
             else:
                 rec = F.mse_loss(out, xb, reduction="sum")
@@ -172,13 +193,16 @@ def _torch_run(vae, X, E, epochs, batch, optimizer, lr, momentum):
     ("adagrad", 0.02, 0.0, "sigmoid", "bce", 1.0, 0),
     ("adam", 3e-3, 0.0, "tanh", "bce", 2.0, 30),
     ("adam", 3e-3, 0.0, "relu", "mse", 1.0, 0),
+    ("adam", 3e-3, 0.0, "tanh", "cce", 1.0, 0),
 ])
 def test_matches_pytorch(optimizer, lr, momentum, hidden, loss, beta, warmup):
     pytest.importorskip("torch")
     rng = np.random.default_rng(0)
     X = (rng.random((32, 35)) > 0.5).astype(np.float64)
+    if loss == "cce":
+        X = (X + 0.1) / (X + 0.1).sum(1, keepdims=True)
     vae = VAE([35, 20, 10, 2], activation=hidden, loss=loss, beta=beta, kl_warmup=warmup,
-              seed=1)
+              output_activation="softmax" if loss == "cce" else "sigmoid", seed=1)
     epochs, batch = 60, 5  # 7 steps an epoch: 420 optimizer steps
     E = rng.standard_normal((epochs * len(X), 2))
     ref, lins = _torch_run(vae, X, E, epochs, batch, optimizer, lr, momentum)

@@ -69,11 +69,16 @@ class VAE:
         Weight of the KL term (1: the ELBO; beta-VAE otherwise).
     kl_warmup : int
         Epochs over which the KL weight rises linearly from beta / kl_warmup to beta (0: none).
+    dropout : float or list of float
+        Dropout probability after the hidden layers, in training only (``torch.nn.Dropout``
+        semantics, masks drawn in the compiled loop from the model's generator): one value for
+        every hidden layer, or one per hidden layer (encoder's, then decoder's). Never on the
+        heads or the output.
     """
 
     def __init__(self, layers, activation="tanh", output_activation="sigmoid", decoder=None,
                  loss="bce", init="xavier", leaky_slope=0.2, beta=1.0, kl_warmup=0, seed=0,
-                 dtype="float64", metadata=None):
+                 dtype="float64", dropout=0.0, metadata=None):
         enc = _as_int_list("layers", layers)
         if len(enc) < 2:
             raise ValueError(f"layers needs at least an input and a latent size, got {enc!r}")
@@ -100,6 +105,7 @@ class VAE:
         self.leaky_slope = _positive("leaky_slope", leaky_slope, allow_zero=True)
         self.beta = _positive("beta", beta, allow_zero=True)
         self.kl_warmup = _count("kl_warmup", kl_warmup, 0)
+        self.dropout = self._resolve_dropout(dropout, n_layers)
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
         self.seed = int(seed)
@@ -120,6 +126,24 @@ class VAE:
             else:
                 w = init_weight(self.init, l, fi, fo, rng)
             self._W[l][...] = w
+
+    def _resolve_dropout(self, dropout, n_layers):
+        """Dropout probability of every weight layer's output (0 at the heads and output)."""
+        hidden = [l for l in range(n_layers) if l not in (self.n_encoder_layers - 1, n_layers - 1)]
+        if isinstance(dropout, (list, tuple)):
+            if len(dropout) != len(hidden):
+                raise ValueError(f"dropout lists {len(dropout)} values but the network has "
+                                 f"{len(hidden)} hidden layers")
+            values = list(dropout)
+        else:
+            values = [dropout] * len(hidden)
+        out = [0.0] * n_layers
+        for l, v in zip(hidden, values, strict=True):
+            p = _positive("dropout", v, allow_zero=True)
+            if p >= 1:
+                raise ValueError(f"dropout must be in [0, 1), got {v!r}")
+            out[l] = p
+        return out
 
     def _layout(self):
         s, k, ne = self.sizes, self.latent_dim, self.n_encoder_layers
@@ -243,7 +267,9 @@ class VAE:
     # -- gradients and training ----------------------------------------------------------------
 
     def _buffers(self, cap):
+        """(ea, da, buf, d1, d2, dropout arguments) for batches of up to ``cap`` rows."""
         es, ds = self._enc[0], self._dec[0]
+        ne = self.n_encoder_layers
         ea = np.zeros(es.size, dtype=np.int64)
         da = np.zeros(ds.size, dtype=np.int64)
         total = 0
@@ -251,21 +277,32 @@ class VAE:
             for i, w in enumerate(widths):
                 offs[i] = total
                 total += cap * int(w)
+        drops = []  # per chain: probabilities and the offsets of dropped copies and masks
+        for widths, p in ((es, self.dropout[:ne]), (ds, self.dropout[ne:])):
+            do = np.zeros((2, len(p)), dtype=np.int64)
+            for l, pl in enumerate(p):
+                if pl > 0:
+                    for r in range(2):
+                        do[r, l] = total
+                        total += cap * int(widths[l + 1])
+            drops += [np.array(p, dtype=np.float64), do]
         width = max(int(es.max()), int(ds.max()))
+        tmp = np.zeros(max(es.size, ds.size), dtype=np.int64)
         return (ea, da, np.zeros(total, self.dtype), np.zeros(cap * width, self.dtype),
-                np.zeros(cap * width, self.dtype))
+                np.zeros(cap * width, self.dtype), (*drops, tmp))
 
     def _chains(self, ea, da):
         es, ew, eb, eacts = self._enc
         ds, dw, db, dacts = self._dec
         return (es, ew, eb, ea, eacts, ds, dw, db, da, dacts, self._dacts_b)
 
-    def gradients(self, X, eps, Y=None, beta=None):
+    def gradients(self, X, eps, Y=None, beta=None, dropout_seed=0):
         """Batch loss of all rows of ``X`` with noise ``eps`` (n, k) and its gradients.
 
         Returns (loss, [dL/dW_l], [dL/db_l]) like ``Autoencoder.gradients``; ``beta`` defaults
-        to the model's. ``eps`` fixes the sample z = mu + sigma * eps, so the loss is a
-        deterministic function of the parameters (finite-difference checks).
+        to the model's. ``eps`` fixes the sample z = mu + sigma * eps, and ``dropout_seed`` the
+        dropout masks (if any), so the loss is a deterministic function of the parameters
+        (finite-difference checks).
         """
         X = _check_matrix("X", X, self.input_dim, self.dtype)
         Y = self._targets(X, Y)
@@ -274,13 +311,14 @@ class VAE:
             raise ValueError(f"X, Y and eps need the same rows, got {len(X)}, {len(Y)}, "
                              f"{len(E)}")
         k, vk = _kernels()
-        ea, da, buf, d1, d2 = self._buffers(len(X))
+        ea, da, buf, d1, d2, drop = self._buffers(len(X))
+        rng = np.random.SeedSequence(int(dropout_seed)).generate_state(1, dtype=np.uint64)
         grad = np.zeros_like(self._theta)
         out = np.zeros(3)
         beta = self.beta if beta is None else _positive("beta", beta, allow_zero=True)
         vk.vae_loss_and_grad(self._theta, grad, X, Y, *self._chains(ea, da), self._slope(),
                              LOSSES[self.loss_name], beta, buf, E, np.zeros_like(E), d1, d2,
-                             out)
+                             out, *drop, rng)
         gW = [grad[o:o + fi * fo].reshape(fi, fo)
               for o, (fi, fo) in zip(self._offsets[0], self.layer_shapes, strict=True)]
         gb = [grad[o:o + fo] for o, (_, fo) in zip(self._offsets[1], self.layer_shapes,
@@ -327,7 +365,7 @@ class VAE:
 
         k, vk = _kernels()
         batch = min(batch_size, n)
-        ea, da, buf, d1, d2 = self._buffers(batch)
+        ea, da, buf, d1, d2, drop = self._buffers(batch)
         ybuf = np.zeros(batch * self.output_dim, dtype=self.dtype)
         ebuf = np.zeros(batch * self.latent_dim, dtype=self.dtype)
         dz = np.zeros_like(ebuf)
@@ -371,7 +409,7 @@ class VAE:
                     self._slope(), LOSSES[self.loss_name], self.beta, self.kl_warmup,
                     C.OPTIMIZERS[opt], hp, step, batch, todo, bool(shuffle), perm, rng, noise,
                     eps_pos, buf, ybuf, ebuf, dz, d1, d2, losses[done:done + todo], track,
-                    epoch0 + done, patience, min_delta)
+                    epoch0 + done, patience, min_delta, *drop)
                 elapsed = time.perf_counter() - tc
                 done += ran
                 if status != C.STATUS_NONFINITE and not np.all(np.isfinite(self._theta)):
@@ -450,7 +488,9 @@ class VAE:
                 "activation": hidden, "output_activation": self.activations[-1],
                 "loss": self.loss_name, "init": self.init, "leaky_slope": self.leaky_slope,
                 "beta": self.beta, "kl_warmup": self.kl_warmup, "seed": self.seed,
-                "dtype": self.dtype.name}
+                "dtype": self.dtype.name,
+                "dropout": [p for l, p in enumerate(self.dropout)
+                            if l not in (ne - 1, len(self.dropout) - 1)]}
 
     def save(self, path) -> None:
         """Write the model to ``path`` (.npz, atomically); metadata ``model`` is ``"vae"``."""

@@ -38,6 +38,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from nbae.dropout_kernels import backward_dropout, forward_dropout
 from nbae.kernels import (
     BCE,
     MSE,
@@ -186,7 +187,7 @@ def backward_to_input(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf,
 
 @njit(**_JIT)
 def vae_batch(theta, grad, T, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, dacts_b, slope,
-              loss_code, beta_t, buf, E, dz, d1, d2, B, out):
+              loss_code, beta_t, buf, E, dz, d1, d2, B, out, edrop, edo, ddrop, ddo, tmp, rng):
     """Loss and gradient of one mini-batch whose inputs are already at the encoder's ``A_0``.
 
     theta : (P,) array / all parameters (flat layout of nbae.kernels)
@@ -206,11 +207,21 @@ def vae_batch(theta, grad, T, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, dact
     d1, d2 : (cap * max width,) arrays / ping-pong gradient buffers
     B : int / rows in the batch
     out : (3,) float64 array / receives [loss, reconstruction, KL], batch means
+    edrop, ddrop : float64 arrays / dropout probability of each layer's output per chain
+        (all 0: no dropout, and the plain kernels.forward/backward run)
+    edo, ddo : (2, L) int64 arrays / buffer offsets of dropped copies and masks
+        (see nbae.dropout_kernels)
+    tmp : int64 array / scratch offsets, one more than the longer chain's layers
+    rng : (1,) uint64 array / splitmix64 state for the dropout masks
     """
     Le = eacts.size
     Ld = dacts.size
     k = ds[0]
-    forward(theta, es, ew, eb, ea, eacts, slope, buf, B, 0, Le)
+    drop = _any_positive(edrop) or _any_positive(ddrop)
+    if drop:
+        forward_dropout(theta, es, ew, eb, ea, eacts, slope, buf, B, edrop, edo, tmp, rng)
+    else:
+        forward(theta, es, ew, eb, ea, eacts, slope, buf, B, 0, Le)
     H = view2d(buf, ea[Le], B, 2 * k)
     Z = view2d(buf, da[0], B, k)
     kl = 0.0
@@ -221,7 +232,10 @@ def vae_batch(theta, grad, T, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, dact
             Z[i, j] = mu + np.exp(0.5 * lv) * E[i, j]
             kl += 1.0 + lv - mu * mu - np.exp(lv)
     kl *= -0.5 / B
-    forward(theta, ds, dw, db, da, dacts, slope, buf, B, 0, Ld)
+    if drop:
+        forward_dropout(theta, ds, dw, db, da, dacts, slope, buf, B, ddrop, ddo, tmp, rng)
+    else:
+        forward(theta, ds, dw, db, da, dacts, slope, buf, B, 0, Ld)
     A = view2d(buf, da[Ld], B, ds[Ld])
     rec = recon_loss_and_grad(A, T, loss_code, view2d(d1, 0, B, ds[Ld]))
     out[COL_REC] = rec
@@ -229,7 +243,11 @@ def vae_batch(theta, grad, T, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, dact
     out[COL_LOSS] = rec + beta_t * kl
     if not np.isfinite(out[COL_LOSS]):
         return
-    backward_to_input(theta, grad, ds, dw, db, da, dacts_b, slope, buf, d1, d2, B, dz)
+    if drop:
+        backward_dropout(theta, grad, ds, dw, db, da, dacts_b, slope, buf, d1, d2, B, ddrop,
+                         ddo, dz, True)
+    else:
+        backward_to_input(theta, grad, ds, dw, db, da, dacts_b, slope, buf, d1, d2, B, dz)
     # reparameterisation and KL: dL/dmu = dz + beta mu / B,
     # dL/dlogvar = dz eps sigma / 2 + beta (exp(logvar) - 1) / (2 B)
     G = view2d(d1, 0, B, 2 * k)
@@ -241,25 +259,38 @@ def vae_batch(theta, grad, T, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, dact
             g = dz[i, j]
             G[i, j] = g + c * mu
             G[i, k + j] = 0.5 * (g * E[i, j] * np.exp(0.5 * lv) + c * (np.exp(lv) - 1.0))
-    backward(theta, grad, es, ew, eb, ea, eacts, slope, buf, d1, d2, B)
+    if drop:
+        backward_dropout(theta, grad, es, ew, eb, ea, eacts, slope, buf, d1, d2, B, edrop, edo,
+                         dz, False)
+    else:
+        backward(theta, grad, es, ew, eb, ea, eacts, slope, buf, d1, d2, B)
+
+
+@njit(**_JIT)
+def _any_positive(a):
+    for v in a:
+        if v > 0.0:
+            return True
+    return False
 
 
 @njit(**_JIT)
 def vae_loss_and_grad(theta, grad, X, Y, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, dacts_b,
-                      slope, loss_code, beta_t, buf, E, dz, d1, d2, out):
+                      slope, loss_code, beta_t, buf, E, dz, d1, d2, out, edrop, edo, ddrop, ddo,
+                      tmp, rng):
     """:func:`vae_batch` on all rows of ``X`` with the given noise ``E`` (one full batch)."""
     B = X.shape[0]
     A0 = view2d(buf, ea[0], B, es[0])
     A0[:, :] = X
     vae_batch(theta, grad, Y, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, dacts_b, slope,
-              loss_code, beta_t, buf, E, dz, d1, d2, B, out)
+              loss_code, beta_t, buf, E, dz, d1, d2, B, out, edrop, edo, ddrop, ddo, tmp, rng)
 
 
 @njit(**_JIT)
 def vae_train_epochs(theta, grad, s1, s2, best_theta, X, Y, es, ew, eb, ea, eacts, ds, dw, db,
                      da, dacts, dacts_b, slope, loss_code, beta, warmup, opt, hp, step, batch,
                      n_epochs, shuffle, perm, rng, eps_src, eps_pos, buf, ybuf, ebuf, dz, d1, d2,
-                     losses, track, epoch0, patience, min_delta):
+                     losses, track, epoch0, patience, min_delta, edrop, edo, ddrop, ddo, tmp):
     """Run up to ``n_epochs`` epochs of VAE training entirely in compiled code.
 
     Arguments as in :func:`vae_batch` and :func:`nbae.kernels.train_epochs`, plus:
@@ -267,6 +298,8 @@ def vae_train_epochs(theta, grad, s1, s2, best_theta, X, Y, es, ew, eb, ea, eact
     beta : float / full KL weight
     warmup : int / epochs of linear KL warm-up (0: none)
     eps_src, eps_pos : see :func:`draw_eps`
+    edrop, edo, ddrop, ddo, tmp : dropout settings, see :func:`vae_batch` (masks come from
+        ``rng`` after the batch's eps draws)
     ebuf : (cap * k,) array / the batch's noise
     losses : (n_epochs, 3) float64 array / per epoch [loss, reconstruction, KL], sample-weighted
         means of the mini-batch values (each taken before its update)
@@ -299,7 +332,8 @@ def vae_train_epochs(theta, grad, s1, s2, best_theta, X, Y, es, ew, eb, ea, eact
             draw_eps(E, rng, eps_src, eps_pos)
             dzB = view2d(dz, 0, B, k)
             vae_batch(theta, grad, T, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, dacts_b,
-                      slope, loss_code, beta_t, buf, E, dzB, d1, d2, B, out)
+                      slope, loss_code, beta_t, buf, E, dzB, d1, d2, B, out, edrop, edo, ddrop,
+                      ddo, tmp, rng)
             if not np.isfinite(out[COL_LOSS]):
                 losses[e, :] = out
                 return e + 1, STATUS_NONFINITE

@@ -133,22 +133,38 @@ def test_eps_generator_is_standard_normal():
 # PyTorch equivalence with the same eps sequence
 
 
-def _torch_run(vae, X, E, epochs, batch, optimizer, lr, momentum):
+def _torch_run(vae, X, E, epochs, batch, optimizer, lr, momentum, rng_state=None):
+    """Train a PyTorch copy of ``vae`` with the noise rows ``E``; with ``rng_state`` (the fit's
+    splitmix64 state) the dropout masks are drawn from the same stream, in the same order."""
     torch = pytest.importorskip("torch")
     from test_torch import TORCH_ACTS
 
-    torch.set_num_threads(1)  # tiny products: threads only contend on a shared machine
+    from nbae.kernels import next_uniform
 
-    lins, mods = [], []
+    torch.set_num_threads(1)  # tiny products: threads only contend on a shared machine
+    lins, acts = [], []
     for W, b, name in zip(vae.weights, vae.biases, vae.activations, strict=True):
         lin = torch.nn.Linear(*W.shape, dtype=torch.float64)
         with torch.no_grad():
             lin.weight.copy_(torch.from_numpy(W.T.copy()))
             lin.bias.copy_(torch.from_numpy(b.copy()))
         lins.append(lin)
-        mods.append(torch.nn.Sequential(lin, TORCH_ACTS[name]()))
-    ne, k = vae.n_encoder_layers, vae.latent_dim
-    enc, dec = torch.nn.Sequential(*mods[:ne]), torch.nn.Sequential(*mods[ne:])
+        acts.append(TORCH_ACTS[name]())
+    ne, k, L = vae.n_encoder_layers, vae.latent_dim, len(lins)
+
+    def run(x, layers):
+        for l in layers:
+            x = lins[l](x)
+            if l == L - 1 and vae.loss_name == "cce":
+                return x  # logits: cross_entropy applies the softmax itself
+            x = acts[l](x)
+            p = vae.dropout[l]
+            if p > 0:  # torch.nn.Dropout's inverted scaling, with nbae's keep decisions
+                u = np.array([[next_uniform(rng_state) for _ in range(x.shape[1])]
+                              for _ in range(x.shape[0])])
+                x = x * torch.from_numpy(np.where(u >= p, 1.0 / (1.0 - p), 0.0))
+        return x
+
     params = [p for lin in lins for p in lin.parameters()]
     if optimizer == "sgd":
         opt = torch.optim.SGD(params, lr=lr, momentum=momentum)
@@ -167,13 +183,12 @@ def _torch_run(vae, X, E, epochs, batch, optimizer, lr, momentum):
             eb = Et[used:used + len(xb)]
             used += len(xb)
             opt.zero_grad()
-            h = enc(xb)
+            h = run(xb, range(ne))
             mu, logvar = h[:, :k], h[:, k:]
             z = mu + torch.exp(0.5 * logvar) * eb  # pytorch/examples' reparameterize
-            out = dec(z)
+            out = run(z, range(ne, L))
             if vae.loss_name == "cce":  # the idiom: logits into cross_entropy (soft targets)
-                logits = dec[-1][0](dec[:-1](z))
-                rec = F.cross_entropy(logits, xb, reduction="sum")
+                rec = F.cross_entropy(out, xb, reduction="sum")
             elif vae.loss_name == "bce":
                 rec = F.binary_cross_entropy(out, xb, reduction="sum")
             else:
@@ -214,6 +229,58 @@ def test_matches_pytorch(optimizer, lr, momentum, hidden, loss, beta, warmup):
     for W, b, lin in zip(vae.weights, vae.biases, lins, strict=True):
         np.testing.assert_allclose(W, lin.weight.detach().numpy().T, rtol=1e-9, atol=1e-9)
         np.testing.assert_allclose(b, lin.bias.detach().numpy(), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("optimizer,lr,hidden,dropout", [
+    ("adam", 3e-3, "tanh", 0.2),
+    ("sgd", 5e-3, "relu", [0.1, 0.0, 0.3, 0.5]),  # per hidden layer: 20, 10 | 10, 20
+])
+def test_dropout_matches_pytorch(optimizer, lr, hidden, dropout):
+    pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    X = (rng.random((32, 35)) > 0.5).astype(np.float64)
+    vae = VAE([35, 20, 10, 2], activation=hidden, dropout=dropout, seed=2)
+    epochs, batch = 40, 5
+    E = rng.standard_normal((epochs * len(X), 2))
+    # the state fit() derives for its first call (see VAE.fit)
+    state = np.random.SeedSequence(2).spawn(2)[-1].generate_state(1, dtype=np.uint64)
+    ref, lins = _torch_run(vae, X, E, epochs, batch, optimizer, lr, 0.0, rng_state=state)
+    hist = vae.fit(X, epochs=epochs, batch_size=batch, optimizer=optimizer, lr=lr,
+                   shuffle=False, restore_best=False, latent_noise=E)
+    np.testing.assert_allclose(hist[["loss", "reconstruction", "kl"]].to_numpy(), ref,
+                               rtol=1e-9, atol=1e-12)
+    for W, b, lin in zip(vae.weights, vae.biases, lins, strict=True):
+        np.testing.assert_allclose(W, lin.weight.detach().numpy().T, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(b, lin.bias.detach().numpy(), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("hidden", ["tanh", "relu", "sigmoid"])
+def test_dropout_gradient(hidden):
+    rng = np.random.default_rng(4)
+    vae = VAE([6, 5, 4, 2], activation=hidden, dropout=[0.4, 0.0, 0.5, 0.3], seed=1)
+    # non-zero biases: a row whose inputs are all dropped would sit on relu's kink at z = b = 0
+    vae.biases = [rng.uniform(0.05, 0.3, b.shape) for b in vae.biases]
+    X = _data(rng, 7, 6)
+    E = rng.standard_normal((7, 2))
+    lossv, gW, gb = vae.gradients(X, E, dropout_seed=3)
+    fd = np.zeros_like(vae._theta)
+    for i in range(fd.size):  # the same masks at every evaluation: dropout_seed fixes them
+        old = vae._theta[i]
+        vae._theta[i] = old + 1e-6
+        up = vae.gradients(X, E, dropout_seed=3)[0]
+        vae._theta[i] = old - 1e-6
+        fd[i] = (up - vae.gradients(X, E, dropout_seed=3)[0]) / 2e-6
+        vae._theta[i] = old
+    np.testing.assert_allclose(_flat(gW, gb), fd, rtol=1e-5, atol=1e-7)
+    assert lossv != vae.gradients(X, E, dropout_seed=4)[0]  # other masks, other loss
+    plain = VAE([6, 5, 4, 2], activation=hidden, seed=1)
+    plain.biases = vae.biases
+    assert lossv != plain.gradients(X, E)[0]
+    np.testing.assert_array_equal(vae.encode(X), plain.encode(X))  # inference: no dropout
+    with pytest.raises(ValueError, match="dropout must be in"):
+        VAE([6, 5, 2], dropout=1.0)
+    with pytest.raises(ValueError, match="dropout lists 1 values but the network has 2"):
+        VAE([6, 5, 2], dropout=[0.1])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,15 +9,11 @@ sums over features, mean over the batch, plus ``beta`` times the KL term).
 
 from __future__ import annotations
 
-import json
 import time
-import zipfile
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from nbae import __version__
 from nbae import codes as C
 from nbae.initializers import init_weight
 from nbae.model import (
@@ -28,14 +24,12 @@ from nbae.model import (
     _as_int_list,
     _check_matrix,
     _count,
-    _jsonable,
     _metric_values,
     _positive,
     _progress,
 )
-from nbae.serialization import FORMAT, ModelFileError, save_model
 
-MODEL_KIND = "vae"  # value of the metadata field "model" in a VAE's .npz file
+MODEL_KIND = "vae"  # value of the metadata field "model" in a VAE's .npz file (nbae.vae_io)
 # reconstruction losses: the autoencoder's two plus categorical cross-entropy (softmax outputs)
 LOSSES = {**C.LOSSES, "cce": 2}
 _LOSS_ALIASES = {"categorical_crossentropy": "cce", "cross_entropy": "cce",
@@ -494,67 +488,16 @@ class VAE:
 
     def save(self, path) -> None:
         """Write the model to ``path`` (.npz, atomically); metadata ``model`` is ``"vae"``."""
-        meta = {"nbae_version": __version__, "model": MODEL_KIND, "sizes": list(self.sizes),
-                "layer_shapes": [list(s) for s in self.layer_shapes],
-                "activations": list(self.activations), "config": self.config(),
-                "training": _jsonable(self.training), "metadata": _jsonable(self.metadata),
-                "fit_calls": self._fits, "epochs_trained": self.epochs_trained}
-        save_model(path, meta, self._W, self._b)
+        from nbae.vae_io import save_vae
+
+        save_vae(self, path)
 
     @classmethod
     def load(cls, path) -> VAE:
         """Read a model written by :meth:`save`; raises ModelFileError on a bad file."""
-        meta, arrays = _read_npz(path)
-        if meta.get("model") != MODEL_KIND:
-            raise ModelFileError(f"{path}: not a VAE model (a plain autoencoder? load it with "
-                                 f"Autoencoder.load)")
-        try:
-            vae = cls(**meta["config"], metadata=meta.get("metadata") or {})
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelFileError(f"{path}: inconsistent architecture record: {exc}") from None
-        names = {f"{c}{l}" for l in range(len(vae.layer_shapes)) for c in "Wb"}
-        if set(arrays) - {"meta"} != names:
-            raise ModelFileError(f"{path}: arrays {sorted(set(arrays) - {'meta'})} do not match "
-                                 f"a {len(vae.layer_shapes)}-layer VAE")
-        for l, (fi, fo) in enumerate(vae.layer_shapes):
-            for key, shape in ((f"W{l}", (fi, fo)), (f"b{l}", (fo,))):
-                if arrays[key].shape != shape:
-                    raise ModelFileError(f"{path}: array {key} has shape {arrays[key].shape} "
-                                         f"but the architecture needs {shape}")
-                if not np.all(np.isfinite(arrays[key])):
-                    raise ModelFileError(f"{path}: array {key} holds non-finite values")
-        vae.weights = [arrays[f"W{l}"] for l in range(len(vae.layer_shapes))]
-        vae.biases = [arrays[f"b{l}"] for l in range(len(vae.layer_shapes))]
-        vae.training = meta.get("training") or {}
-        vae._fits = int(meta.get("fit_calls", 0))
-        vae.epochs_trained = int(meta.get("epochs_trained", 0))
-        return vae
+        from nbae.vae_io import load_vae
 
-
-def load_any(path):
-    """:class:`VAE` or :class:`~nbae.model.Autoencoder`, whichever ``path`` holds."""
-    meta, _ = _read_npz(path)
-    return VAE.load(path) if meta.get("model") == MODEL_KIND else Autoencoder.load(path)
-
-
-def _read_npz(path):
-    """(meta, arrays) of an nbae model file, with the checks of serialization.load_model
-    that do not depend on the layer chain."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"{path}: no such model file")
-    with open(path, "rb") as f:
-        if f.read(4) != b"PK\x03\x04":
-            raise ModelFileError(f"{path}: not an nbae model (.npz) file")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {key: z[key] for key in z.files}
-        meta = json.loads(str(arrays["meta"]))
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as exc:
-        raise ModelFileError(f"{path}: not a readable nbae model file ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelFileError(f"{path}: not an nbae model file")
-    return meta, arrays
+        return load_vae(path, cls)
 
 
 def _optimizer_settings(optimizer, lr, momentum, betas, eps, weight_decay):

@@ -7,7 +7,8 @@ from reference import act
 
 from nbae.model import Autoencoder
 from nbae.serialization import ModelFileError
-from nbae.vae import VAE, load_any
+from nbae.vae import VAE
+from nbae.vae_io import load_any
 
 ACTS = ["identity", "tanh", "sigmoid", "relu", "leaky_relu", "softmax"]
 

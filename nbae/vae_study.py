@@ -33,6 +33,7 @@ from matplotlib.patches import Circle, Ellipse
 
 from nbae.fileio import save_figure, write_csv, write_json
 from nbae.metrics import pixel_errors
+from nbae.params import ParamsError
 
 MODEL_KEYS = ("layers", "activation", "output_activation", "decoder", "loss", "init",
               "leaky_slope", "beta", "kl_warmup", "seed", "dtype")
@@ -57,7 +58,7 @@ def _r(v, digits=6):
 
 def vae_from_config(cfg: dict, metadata: dict | None = None, where: str = "config"):
     """Untrained :class:`~nbae.vae.VAE` from the model keys of ``cfg``; ValueError names
-    ``where`` and any unknown key."""
+    ``where`` and any unknown key (the study functions raise them as ParamsError)."""
     from nbae.vae import VAE
 
     if not isinstance(cfg, dict):
@@ -148,14 +149,27 @@ def font_targets(data: dict) -> np.ndarray:
     return (np.asarray(data["X"], dtype=np.float64) - lo) / (hi - lo)
 
 
+def _train(cfg: dict, X, meta: dict, where: str):
+    """Build and train; bad settings (for these data) raise ParamsError naming ``where``."""
+    layers = cfg.get("layers")
+    if isinstance(layers, list) and layers and layers[0] != X.shape[1]:
+        raise ParamsError(f"params {where}.layers starts with {layers[0]} inputs but the data "
+                          f"have {X.shape[1]} values per sample")
+    try:
+        vae = vae_from_config(cfg, metadata=meta, where=where)
+        return vae, fit_vae_from_config(vae, cfg, X, where=where)
+    except FloatingPointError:  # TrainingDiverged: a runtime failure, not a params one
+        raise
+    except ValueError as exc:
+        raise ParamsError(f"params {exc}") from None
+
+
 def train_font_vae(data: dict, cfg: dict | None = None, where: str = "font_vae"):
     """Build and train the font VAE of ``cfg`` (over :data:`FONT_DEFAULTS`); (vae, history)."""
     cfg = {**FONT_DEFAULTS, **(cfg or {})}
-    X = font_targets(data)
     meta = {"dataset": "font", "labels": list(data["labels"]), "pixel_range": [0.0, 1.0],
             "image_shape": [7, 5], "font": data.get("font")}
-    vae = vae_from_config(cfg, metadata=meta, where=where)
-    return vae, fit_vae_from_config(vae, cfg, X, where=where)
+    return _train(cfg, font_targets(data), meta, where)
 
 
 def font_vae_metrics(vae, data: dict, elbo_samples: int = 100, seed: int = 0) -> dict:
@@ -188,12 +202,13 @@ def font_vae_figures(vae, data: dict, out_dir, transitions=(("k", "h"), ("w", "u
     out = Path(out_dir)
     X, labels, shape = font_targets(data), list(data["labels"]), (7, 5)
     if vae.latent_dim != 2:
-        raise ValueError(f"the font VAE figures need a 2-D latent space, got {vae.latent_dim}")
+        raise ParamsError(f"the font VAE figures need a 2-D latent space, got "
+                          f"{vae.latent_dim} (the last of layers)")
     for a, b in transitions:
         for c in (a, b):
             if c not in labels:
-                raise ValueError(f"transition glyph {c!r} is not in the font "
-                                 f"({' '.join(labels)})")
+                raise ParamsError(f"transition glyph {c!r} is not in the font "
+                                  f"({' '.join(labels)})")
     mu, sigma = vae.encode(X, return_sigma=True)
     paths = [out / "latent_map.png", out / "prior_grid.png", out / "transitions.png",
              out / "reconstructions.png"]
@@ -214,8 +229,22 @@ def font_vae_figures(vae, data: dict, out_dir, transitions=(("k", "h"), ("w", "u
 def run_font_vae_study(data: dict, cfg: dict | None, out_dir, model_path=None,
                        transitions=(("k", "h"), ("w", "u")), steps: int = 9, grid_n: int = 15,
                        elbo_samples: int = 100, reconstructions: bool = True) -> dict:
-    """Train, then write model.npz, history.csv, metrics.json and the figures; the metrics."""
+    """Train, then write model.npz, history.csv, metrics.json and the figures; the metrics.
+
+    Settings are checked before training (ParamsError), so a bad transition or latent size
+    costs no training time and writes nothing.
+    """
     out = Path(out_dir)
+    labels = list(data["labels"])
+    for a, b in transitions:
+        for c in (a, b):
+            if c not in labels:
+                raise ParamsError(f"transition glyph {c!r} is not in the font "
+                                  f"({' '.join(labels)})")
+    layers = {**FONT_DEFAULTS, **(cfg or {})}.get("layers")
+    if isinstance(layers, list) and layers and layers[-1] != 2:
+        raise ParamsError(f"the font VAE study draws a 2-D latent space; layers {layers} end "
+                          f"in {layers[-1]}")
     vae, history = train_font_vae(data, cfg)
     metrics = font_vae_metrics(vae, data, elbo_samples=elbo_samples)
     font_vae_figures(vae, data, out, transitions, steps, grid_n, reconstructions)
@@ -235,8 +264,7 @@ def train_flower_vae(data: dict, cfg: dict | None = None, where: str = "flowers_
     size = int(data.get("size", math.isqrt(data["X"].shape[1])))
     meta = {"dataset": "flowers", "ids": [int(i) for i in data.get("ids", [])],
             "pixel_range": [-1.0, 1.0], "image_shape": [size, size]}
-    vae = vae_from_config(cfg, metadata=meta, where=where)
-    return vae, fit_vae_from_config(vae, cfg, data["X"], where=where)
+    return _train(cfg, np.asarray(data["X"]), meta, where)
 
 
 def nearest_photos(samples, X) -> dict:

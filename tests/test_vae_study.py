@@ -11,6 +11,7 @@ from scipy.stats import norm
 from nbae.font_study import build_font_set
 from nbae.metrics import pixel_errors
 from nbae.model import Autoencoder
+from nbae.params import ParamsError
 from nbae.vae import VAE
 from nbae.vae_study import (
     compare_generators,
@@ -56,13 +57,17 @@ def test_font_study_writes_everything(tmp_path, font, full):
 
 
 def test_font_study_rejects_bad_settings(tmp_path, font):
-    with pytest.raises(ValueError, match="unknown VAE setting.*'latent_activation'"):
+    with pytest.raises(ParamsError, match="params font_vae: unknown VAE setting.*'latent_act"):
         run_font_vae_study(font, {"latent_activation": "tanh"}, tmp_path)
-    with pytest.raises(ValueError, match="font_vae: lr must be > 0"):
+    with pytest.raises(ParamsError, match="params font_vae: lr must be > 0"):
         run_font_vae_study(font, {"layers": [35, 2], "epochs": 1, "lr": 0}, tmp_path)
-    with pytest.raises(ValueError, match="glyph 'Q' is not in the font"):
+    with pytest.raises(ParamsError, match="glyph 'Q' is not in the font"):
         run_font_vae_study(font, {"layers": [35, 2], "epochs": 1}, tmp_path,
                            transitions=[["Q", "a"]])
+    with pytest.raises(ParamsError, match="layers starts with 30 inputs but the data have 35"):
+        run_font_vae_study(font, {"layers": [30, 2], "epochs": 1}, tmp_path)
+    with pytest.raises(ParamsError, match="2-D latent space; layers .* end in 3"):
+        run_font_vae_study(font, {"layers": [35, 3], "epochs": 1}, tmp_path)
     assert not (tmp_path / "model.npz").exists()  # nothing half-written
 
 

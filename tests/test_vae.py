@@ -134,7 +134,7 @@ def test_eps_generator_is_standard_normal():
 # PyTorch equivalence with the same eps sequence
 
 
-def _torch_run(vae, X, E, epochs, batch, optimizer, lr, momentum, rng_state=None):
+def _torch_run(vae, X, E, epochs, batch, optimizer, lr, momentum, rng_state=None, wd=0.0):
     """Train a PyTorch copy of ``vae`` with the noise rows ``E``; with ``rng_state`` (the fit's
     splitmix64 state) the dropout masks are drawn from the same stream, in the same order."""
     torch = pytest.importorskip("torch")
@@ -168,11 +168,11 @@ def _torch_run(vae, X, E, epochs, batch, optimizer, lr, momentum, rng_state=None
 
     params = [p for lin in lins for p in lin.parameters()]
     if optimizer == "sgd":
-        opt = torch.optim.SGD(params, lr=lr, momentum=momentum)
+        opt = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=wd)
     elif optimizer == "adagrad":
-        opt = torch.optim.Adagrad(params, lr=lr)
+        opt = torch.optim.Adagrad(params, lr=lr, weight_decay=wd)
     else:
-        opt = torch.optim.Adam(params, lr=lr)
+        opt = torch.optim.Adam(params, lr=lr, weight_decay=wd)
     Xt, Et = torch.from_numpy(X), torch.from_numpy(E)
     F = torch.nn.functional
     rows, used = [], 0
@@ -203,15 +203,15 @@ def _torch_run(vae, X, E, epochs, batch, optimizer, lr, momentum, rng_state=None
     return np.array(rows), lins
 
 
-@pytest.mark.parametrize("optimizer,lr,momentum,hidden,loss,beta,warmup", [
-    ("sgd", 0.01, 0.0, "tanh", "bce", 1.0, 0),
-    ("sgd", 2e-3, 0.9, "leaky_relu", "mse", 0.5, 20),
-    ("adagrad", 0.02, 0.0, "sigmoid", "bce", 1.0, 0),
-    ("adam", 3e-3, 0.0, "tanh", "bce", 2.0, 30),
-    ("adam", 3e-3, 0.0, "relu", "mse", 1.0, 0),
-    ("adam", 3e-3, 0.0, "tanh", "cce", 1.0, 0),
+@pytest.mark.parametrize("optimizer,lr,momentum,hidden,loss,beta,warmup,wd", [
+    ("sgd", 0.01, 0.0, "tanh", "bce", 1.0, 0, 0.0),
+    ("sgd", 2e-3, 0.9, "leaky_relu", "mse", 0.5, 20, 1e-3),
+    ("adagrad", 0.02, 0.0, "sigmoid", "bce", 1.0, 0, 0.0),
+    ("adam", 3e-3, 0.0, "tanh", "bce", 2.0, 30, 0.0),
+    ("adam", 3e-3, 0.0, "relu", "mse", 1.0, 0, 1e-2),
+    ("adam", 3e-3, 0.0, "tanh", "cce", 1.0, 0, 0.0),
 ])
-def test_matches_pytorch(optimizer, lr, momentum, hidden, loss, beta, warmup):
+def test_matches_pytorch(optimizer, lr, momentum, hidden, loss, beta, warmup, wd):
     pytest.importorskip("torch")
     rng = np.random.default_rng(0)
     X = (rng.random((32, 35)) > 0.5).astype(np.float64)
@@ -221,9 +221,10 @@ def test_matches_pytorch(optimizer, lr, momentum, hidden, loss, beta, warmup):
               output_activation="softmax" if loss == "cce" else "sigmoid", seed=1)
     epochs, batch = 60, 5  # 7 steps an epoch: 420 optimizer steps
     E = rng.standard_normal((epochs * len(X), 2))
-    ref, lins = _torch_run(vae, X, E, epochs, batch, optimizer, lr, momentum)
+    ref, lins = _torch_run(vae, X, E, epochs, batch, optimizer, lr, momentum, wd=wd)
     hist = vae.fit(X, epochs=epochs, batch_size=batch, optimizer=optimizer, lr=lr,
-                   momentum=momentum, shuffle=False, restore_best=False, latent_noise=E)
+                   momentum=momentum, weight_decay=wd, shuffle=False, restore_best=False,
+                   latent_noise=E)
     got = hist[["loss", "reconstruction", "kl"]].to_numpy()
     np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-12)
     assert got[-1, 0] < got[0, 0]  # it learned something, so the comparison is not vacuous
@@ -414,6 +415,18 @@ def test_bad_fit_arguments(font_like):
         vae.fit(font_like * 2, epochs=1)
     with pytest.raises(ValueError, match="Z has 3 columns"):
         vae.decode(np.zeros((2, 3)))
+
+
+def test_interrupt_keeps_best_weights_and_history(font_like):
+    vae = VAE([12, 6, 2], seed=0)
+
+    def stop(m, hist):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        vae.fit(font_like, epochs=20, batch_size=4, callback=stop, callback_every=5)
+    assert vae.training["stop_reason"] == "interrupted" and len(vae.history) == 5
+    assert vae.training["restored_best"] and vae.epochs_trained == 5
 
 
 def test_divergence_is_reported(font_like):

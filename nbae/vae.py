@@ -300,7 +300,7 @@ class VAE:
         """
         X = _check_matrix("X", X, self.input_dim, self.dtype)
         Y = self._targets(X, Y)
-        E = _check_matrix("eps", eps, self.latent_dim, self.dtype)
+        E = _check_matrix("eps", eps, self.latent_dim, self.dtype).copy()  # the kernel writes
         if len(E) != len(X) or len(Y) != len(X):
             raise ValueError(f"X, Y and eps need the same rows, got {len(X)}, {len(Y)}, "
                              f"{len(E)}")

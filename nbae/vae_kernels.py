@@ -27,10 +27,12 @@ training) when ``warmup > 0``, else ``beta``: a linear KL warm-up.
 
 Random numbers
 --------------
-``eps`` comes from the splitmix64 stream of :mod:`nbae.kernels` (``next_normal``: Box-Muller,
-one normal from two 53-bit uniforms per call), the same state word that shuffles, so a seed
-fixes the whole run. For tests, ``eps_src`` (rows of ``k``, consumed in visiting order, one row
-per sample per step) replaces the generator: the same ``eps`` can be fed to another framework.
+``eps`` comes from the splitmix64 stream of :mod:`nbae.kernels` (``next_uniform``, 53-bit
+uniforms) by the Box-Muller transform, both outputs used: two uniforms give two independent
+normals ``r cos t`` and ``r sin t`` (``r = sqrt(-2 ln(1 - u1))``, ``t = 2 pi u2``), filling ``E``
+row-major. It is the state word that shuffles, so a seed fixes the whole run. For tests,
+``eps_src`` (rows of ``k``, consumed in visiting order, one row per sample per step) replaces
+the generator: the same ``eps`` can be fed to another framework.
 """
 
 from __future__ import annotations
@@ -50,9 +52,10 @@ from nbae.kernels import (
     forward,
     gather_rows,
     matmul_nt,
-    next_normal,
+    next_uniform,
     optimizer_step,
     shuffle_inplace,
+    view1d,
     view2d,
 )
 
@@ -87,9 +90,15 @@ def draw_eps(E, rng, eps_src, eps_pos):
     """
     B, k = E.shape
     if eps_src.shape[0] == 0:
-        for i in range(B):
-            for j in range(k):
-                E[i, j] = next_normal(rng)
+        F = view1d(E)
+        n = F.size
+        for i in range(0, n, 2):
+            u1 = 1.0 - next_uniform(rng)  # (0, 1]: the log is finite
+            r = np.sqrt(-2.0 * np.log(u1))
+            t = 2.0 * np.pi * next_uniform(rng)
+            F[i] = r * np.cos(t)
+            if i + 1 < n:
+                F[i + 1] = r * np.sin(t)
         return
     p = eps_pos[0]
     for i in range(B):
@@ -199,10 +208,11 @@ def vae_batch(theta, grad, T, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, dact
     dacts_b : int64 array / decoder activation codes for the backward pass: ``dacts`` with
         the softmax output replaced by identity under CCE (its gradient comes fused)
     slope : float / leaky_relu slope
-    loss_code : int / MSE or BCE
+    loss_code : int / MSE, BCE or CCE
     beta_t : float / KL weight of this step
-    buf : (cap * sum of widths,) array / activations of both chains
-    E : (B, k) array / the noise eps of this batch
+    buf : (cap * sum of widths,) array / activations of both chains; the head's log-variance
+        columns are overwritten with exp(logvar) once z is drawn
+    E : (B, k) array / the noise eps of this batch; overwritten with sigma * eps
     dz : (B, k) array / scratch for dL/dz
     d1, d2 : (cap * max width,) arrays / ping-pong gradient buffers
     B : int / rows in the batch
@@ -229,8 +239,14 @@ def vae_batch(theta, grad, T, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, dact
         for j in range(k):
             mu = H[i, j]
             lv = H[i, k + j]
-            Z[i, j] = mu + np.exp(0.5 * lv) * E[i, j]
-            kl += 1.0 + lv - mu * mu - np.exp(lv)
+            se = np.exp(0.5 * lv) * E[i, j]
+            v = np.exp(lv)
+            Z[i, j] = mu + se
+            kl += 1.0 + lv - mu * mu - v
+            # what the backward pass needs, computed once: sigma * eps and exp(logvar) (the
+            # head's outputs are not read again: its activation is the identity)
+            E[i, j] = se
+            H[i, k + j] = v
     kl *= -0.5 / B
     if drop:
         forward_dropout(theta, ds, dw, db, da, dacts, slope, buf, B, ddrop, ddo, tmp, rng)
@@ -254,11 +270,9 @@ def vae_batch(theta, grad, T, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, dact
     c = beta_t / B
     for i in range(B):
         for j in range(k):
-            mu = H[i, j]
-            lv = H[i, k + j]
             g = dz[i, j]
-            G[i, j] = g + c * mu
-            G[i, k + j] = 0.5 * (g * E[i, j] * np.exp(0.5 * lv) + c * (np.exp(lv) - 1.0))
+            G[i, j] = g + c * H[i, j]
+            G[i, k + j] = 0.5 * (g * E[i, j] + c * (H[i, k + j] - 1.0))
     if drop:
         backward_dropout(theta, grad, es, ew, eb, ea, eacts, slope, buf, d1, d2, B, edrop, edo,
                          dz, False)

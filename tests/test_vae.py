@@ -109,7 +109,9 @@ def test_loss_terms_split_and_beta_zero():
     vae = VAE([6, 5, 2], seed=0)
     X = _data(rng, 4, 6)
     E = rng.standard_normal((4, 2))
+    E_before = E.copy()
     full = vae.gradients(X, E)[0]
+    np.testing.assert_array_equal(E, E_before)  # the caller's eps is not touched
     t = vae.last_loss_terms
     assert full == pytest.approx(t["reconstruction"] + t["kl"], rel=1e-14)
     assert vae.gradients(X, E, beta=0.0)[0] == pytest.approx(t["reconstruction"], rel=1e-14)

@@ -324,14 +324,15 @@ class VAE:
     def fit(self, X, Y=None, epochs=1000, batch_size=5, optimizer="adam", lr=1e-3,
             shuffle=True, momentum=0.0, betas=(0.9, 0.999), eps=None, weight_decay=0.0,
             restore_best=True, patience=None, min_delta=0.0, metric=None, metric_every=100,
-            callback=None, callback_every=100, latent_noise=None,
+            callback=None, callback_every=100, input_noise=None, latent_noise=None,
             progress=False) -> pd.DataFrame:
         """Train; return the history (epoch, loss, reconstruction, kl, beta).
 
         Arguments as in ``Autoencoder.fit``; each epoch's values are sample-weighted means of
         its mini-batch values, each taken before its update (the "running" epoch loss).
         ``restore_best`` and ``patience`` look at epochs after the KL warm-up only;
-        ``metric(vae) -> dict`` adds history columns every ``metric_every`` epochs.
+        ``metric(vae) -> dict`` adds history columns every ``metric_every`` epochs;
+        ``input_noise`` corrupts the inputs (not the targets) as in ``Autoencoder.fit``.
         ``latent_noise`` (rows of k standard normals, one row per sample visit, consumed in
         training order; at least ``epochs * n`` rows) replaces the generator's eps: with it
         another framework can reproduce the run exactly.
@@ -348,6 +349,7 @@ class VAE:
         opt, hp_values = _optimizer_settings(optimizer, lr, momentum, betas, eps, weight_decay)
         patience = 0 if patience is None else _count("patience", patience, 1)
         min_delta = _positive("min_delta", min_delta, allow_zero=True)
+        noise_args = Autoencoder._noise_args(self, input_noise)
         n = X.shape[0]
         if latent_noise is None:
             noise = np.zeros((0, self.latent_dim), dtype=self.dtype)
@@ -386,6 +388,7 @@ class VAE:
             "patience": patience or None, "min_delta": min_delta, "seed": self.seed,
             "n_samples": n, "epoch_loss": "running", "beta": self.beta,
             "kl_warmup": self.kl_warmup, "latent_noise": latent_noise is not None,
+            "input_noise": dict(input_noise) if input_noise else None,
         }
         done, status, chunk, stop_reason, interrupted = 0, C.STATUS_OK, 1, "completed", False
         metrics: dict[int, dict] = {}
@@ -403,7 +406,7 @@ class VAE:
                     self._slope(), LOSSES[self.loss_name], self.beta, self.kl_warmup,
                     C.OPTIMIZERS[opt], hp, step, batch, todo, bool(shuffle), perm, rng, noise,
                     eps_pos, buf, ybuf, ebuf, dz, d1, d2, losses[done:done + todo], track,
-                    epoch0 + done, patience, min_delta, *drop)
+                    epoch0 + done, patience, min_delta, *drop, *noise_args)
                 elapsed = time.perf_counter() - tc
                 done += ran
                 if status != C.STATUS_NONFINITE and not np.all(np.isfinite(self._theta)):

@@ -44,11 +44,13 @@ from nbae.dropout_kernels import backward_dropout, forward_dropout
 from nbae.kernels import (
     BCE,
     MSE,
+    NOISE_NONE,
     STATUS_EARLY_STOP,
     STATUS_NONFINITE,
     STATUS_OK,
     activation_backward,
     backward,
+    corrupt,
     forward,
     gather_rows,
     matmul_nt,
@@ -304,7 +306,8 @@ def vae_loss_and_grad(theta, grad, X, Y, es, ew, eb, ea, eacts, ds, dw, db, da, 
 def vae_train_epochs(theta, grad, s1, s2, best_theta, X, Y, es, ew, eb, ea, eacts, ds, dw, db,
                      da, dacts, dacts_b, slope, loss_code, beta, warmup, opt, hp, step, batch,
                      n_epochs, shuffle, perm, rng, eps_src, eps_pos, buf, ybuf, ebuf, dz, d1, d2,
-                     losses, track, epoch0, patience, min_delta, edrop, edo, ddrop, ddo, tmp):
+                     losses, track, epoch0, patience, min_delta, edrop, edo, ddrop, ddo, tmp,
+                     noise, noise_level, lo, hi):
     """Run up to ``n_epochs`` epochs of VAE training entirely in compiled code.
 
     Arguments as in :func:`vae_batch` and :func:`nbae.kernels.train_epochs`, plus:
@@ -314,6 +317,8 @@ def vae_train_epochs(theta, grad, s1, s2, best_theta, X, Y, es, ew, eb, ea, eact
     eps_src, eps_pos : see :func:`draw_eps`
     edrop, edo, ddrop, ddo, tmp : dropout settings, see :func:`vae_batch` (masks come from
         ``rng`` after the batch's eps draws)
+    noise, noise_level, lo, hi : input corruption as in ``kernels.train_epochs`` (a denoising
+        VAE: corrupted inputs, clean targets; drawn before the batch's eps)
     ebuf : (cap * k,) array / the batch's noise
     losses : (n_epochs, 3) float64 array / per epoch [loss, reconstruction, KL], sample-weighted
         means of the mini-batch values (each taken before its update)
@@ -339,7 +344,10 @@ def vae_train_epochs(theta, grad, s1, s2, best_theta, X, Y, es, ew, eb, ea, eact
         t_kl = 0.0
         for start in range(0, n, batch):
             B = min(batch, n - start)
-            gather_rows(X, perm, start, B, view2d(buf, ea[0], B, d_in))
+            A0 = view2d(buf, ea[0], B, d_in)
+            gather_rows(X, perm, start, B, A0)
+            if noise != NOISE_NONE:
+                corrupt(A0, noise, noise_level, lo, hi, rng)
             T = view2d(ybuf, 0, B, d_out)
             gather_rows(Y, perm, start, B, T)
             E = view2d(ebuf, 0, B, k)

@@ -38,7 +38,7 @@ from nbae.params import ParamsError
 MODEL_KEYS = ("layers", "activation", "output_activation", "decoder", "loss", "init",
               "leaky_slope", "beta", "kl_warmup", "seed", "dtype")
 FIT_KEYS = ("epochs", "batch_size", "optimizer", "lr", "shuffle", "momentum", "betas", "eps",
-            "weight_decay", "restore_best", "patience", "min_delta")
+            "weight_decay", "restore_best", "patience", "min_delta", "input_noise")
 INFO_KEYS = ("name", "description", "note")
 FONT_DEFAULTS = {"layers": [35, 25, 15, 5, 2], "activation": "tanh", "loss": "bce",
                  "output_activation": "sigmoid", "optimizer": "adam", "lr": 1e-3,

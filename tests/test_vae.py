@@ -344,6 +344,18 @@ def test_seeded_and_reproducible(font_like):
     assert not np.array_equal(runs[0], runs[2])
 
 
+def test_input_noise_denoising_vae(font_like):
+    runs = {}
+    for name, noise in (("none", None), ("zero", {"kind": "flip", "level": 0.0}),
+                        ("flip", {"kind": "flip", "level": 0.2})):
+        vae = VAE([12, 6, 2], seed=3)
+        runs[name] = vae.fit(font_like, epochs=5, batch_size=4, input_noise=noise)
+    pd.testing.assert_frame_equal(runs["none"], runs["zero"])  # level 0 draws nothing
+    assert not np.allclose(runs["none"]["loss"], runs["flip"]["loss"])
+    with pytest.raises(ValueError, match="probability"):
+        VAE([12, 2]).fit(font_like, epochs=1, input_noise={"kind": "mask", "level": 2})
+
+
 def test_float32(font_like):
     v32 = VAE([12, 6, 2], seed=1, dtype="float32")
     v64 = VAE([12, 6, 2], seed=1)

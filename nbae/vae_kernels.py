@@ -16,7 +16,8 @@ activation buffer, and the forward pass, the activations and the optimizer steps
 Loss convention (stated once, used everywhere)
 ----------------------------------------------
 Per sample, ``rec_i = sum_j l(a_ij, y_ij)`` summed over the output features (``l`` is the squared
-error or the binary cross-entropy with PyTorch's clamp of each log at -100) and
+error, the binary cross-entropy with PyTorch's clamp of each log at -100, or for softmax outputs
+the categorical cross-entropy ``-y log a``) and
 ``KL_i = -1/2 sum_j (1 + logvar_ij - mu_ij^2 - exp(logvar_ij))``, the closed form of
 ``KL(N(mu, sigma^2) || N(0, I))``. The mini-batch loss is the *mean over the batch* of
 ``rec_i + beta_t KL_i``. This is pytorch/examples' ``vae/main.py`` (``binary_cross_entropy(...,

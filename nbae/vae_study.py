@@ -27,6 +27,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Ellipse
@@ -120,6 +121,22 @@ def plot_latent_ellipses(mu, sigma, labels, path, title="VAE latent space: poste
     ax.set_title(title + "\n(dashed: prior N(0, I) at 1 and 2 sigma)", fontsize=10)
     ax.grid(True, alpha=0.3)
     save_figure(fig, path)
+
+
+def plot_vae_history(history, path, title: str = "VAE training") -> None:
+    """The loss and its two terms (reconstruction, KL) against epoch, log scale; each epoch's
+    value is a one-sample estimate, so curves are smoothed by a running mean over 1% of the
+    epochs (named in the title)."""
+    from nbae.plots import plot_history
+
+    w = max(1, len(history) // 100)
+    curves = {name: pd.DataFrame({"epoch": history["epoch"],
+                                  "loss": history[col].rolling(w, min_periods=1).mean()})
+              for name, col in (("loss", "loss"), ("reconstruction", "reconstruction"),
+                                ("KL", "kl"))}
+    if w > 1:
+        title += f" (running mean over {w} epochs)"
+    plot_history(curves, path, title=title, mark_min=False, ylabel="per sample (nats for BCE)")
 
 
 def prior_quantile_grid(vae, n: int = 15, dims=(0, 1), q=(0.05, 0.95)):
@@ -229,7 +246,8 @@ def font_vae_figures(vae, data: dict, out_dir, transitions=(("k", "h"), ("w", "u
 def run_font_vae_study(data: dict, cfg: dict | None, out_dir, model_path=None,
                        transitions=(("k", "h"), ("w", "u")), steps: int = 9, grid_n: int = 15,
                        elbo_samples: int = 100, reconstructions: bool = True) -> dict:
-    """Train, then write model.npz, history.csv, metrics.json and the figures; the metrics.
+    """Train, then write model.npz, history.csv, metrics.json and the figures (latent_map,
+    prior_grid, transitions, reconstructions, training .png); return the metrics.
 
     Settings are checked before training (ParamsError), so a bad transition or latent size
     costs no training time and writes nothing.
@@ -248,6 +266,7 @@ def run_font_vae_study(data: dict, cfg: dict | None, out_dir, model_path=None,
     vae, history = train_font_vae(data, cfg)
     metrics = font_vae_metrics(vae, data, elbo_samples=elbo_samples)
     font_vae_figures(vae, data, out, transitions, steps, grid_n, reconstructions)
+    plot_vae_history(history, out / "training.png", title="Font VAE training")
     vae.save(model_path or out / "model.npz")
     write_csv(out / "history.csv", history)
     write_json(out / "metrics.json", metrics)
@@ -337,6 +356,7 @@ def run_flower_vae_study(data: dict, cfg: dict | None, ae, out_dir, model_path=N
     comp = compare_generators(vae, ae, X, n=n_samples, seed=seed, scale=scale)
     size = int(data.get("size", math.isqrt(X.shape[1])))
     flower_vae_figures(comp, X, data.get("ids", list(range(len(X)))), size, out)
+    plot_vae_history(history, out / "training.png", title="Flower VAE training")
     metrics = {"latent_dim": int(vae.latent_dim), "beta": vae.beta,
                "epochs": int(vae.epochs_trained),
                "loss": _r((terms["reconstruction"] + vae.beta * terms["kl"]).mean()),

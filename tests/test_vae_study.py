@@ -38,7 +38,7 @@ def test_font_study_writes_everything(tmp_path, font, full):
     cfg = {"layers": [35, 12, 2], "epochs": 30, "lr": 3e-3, "seed": 1}
     m = run_font_vae_study(font, cfg, tmp_path, transitions=[["k", "h"]], steps=5, grid_n=4,
                            elbo_samples=20, reconstructions=full)
-    for name in ("latent_map.png", "prior_grid.png", "transitions.png"):
+    for name in ("latent_map.png", "prior_grid.png", "transitions.png", "training.png"):
         assert (tmp_path / name).read_bytes()[:4] == PNG
     assert (tmp_path / "reconstructions.png").exists() == full
     assert json.loads((tmp_path / "metrics.json").read_text()) == m
@@ -132,7 +132,7 @@ def test_flower_study(tmp_path):
     ae.save(tmp_path / "ae.npz")
     cfg = {"layers": [64, 16, 3], "epochs": 20, "batch_size": 5, "lr": 1e-3, "beta": 0.5}
     m = run_flower_vae_study(data, cfg, tmp_path / "ae.npz", tmp_path / "out", n_samples=4)
-    for name in ("samples_vae.png", "samples_ae.png"):
+    for name in ("samples_vae.png", "samples_ae.png", "training.png"):
         assert (tmp_path / "out" / name).read_bytes()[:4] == PNG
     assert json.loads((tmp_path / "out" / "metrics.json").read_text()) == m
     assert m["loss"] == pytest.approx(m["reconstruction"] + 0.5 * m["kl"], rel=1e-5)

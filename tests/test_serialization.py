@@ -320,6 +320,7 @@ def test_zip_bomb_in_the_metadata_record(good, tmp_path):
 
 def test_cli_reports_a_hostile_file_in_one_line(good, tmp_path):
     from click.testing import CliRunner
+
     from nbae.cli import main
 
     meta, arrays = read_members(good)

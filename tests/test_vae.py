@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 from reference import act
 
-from nbae.model import Autoencoder
-from nbae.serialization import ModelFileError
-from nbae.vae import VAE
-from nbae.vae_io import load_any
+from nbae.engine.model import Autoencoder
+from nbae.engine.serialization import ModelFileError
+from nbae.engine.vae import VAE
+from nbae.engine.vae_io import load_any
 
 ACTS = ["identity", "tanh", "sigmoid", "relu", "leaky_relu", "softmax"]
 
@@ -123,7 +123,7 @@ def test_loss_terms_split_and_beta_zero():
 
 
 def test_eps_generator_is_standard_normal():
-    from nbae.vae_kernels import draw_eps
+    from nbae.engine.vae_kernels import draw_eps
 
     E = np.empty((50000, 2))
     draw_eps(E, np.array([7], dtype=np.uint64), np.zeros((0, 2)), np.zeros(1, np.int64))
@@ -318,7 +318,7 @@ def test_interrupt_keeps_best_weights_and_history(font_like):
 
 
 def test_divergence_is_reported(font_like):
-    from nbae.model import TrainingDiverged
+    from nbae.engine.model import TrainingDiverged
 
     vae = VAE([12, 6, 2], loss="mse", output_activation="identity", seed=0)
     with pytest.raises(TrainingDiverged, match="NaN/inf"):

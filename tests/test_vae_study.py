@@ -1,5 +1,6 @@
 """VAE study functions on the real font (few epochs) and on tiny synthetic photos."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -8,12 +9,13 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from nbae.font_study import build_font_set
-from nbae.metrics import pixel_errors
-from nbae.model import Autoencoder
-from nbae.params import ParamsError
-from nbae.vae import VAE
-from nbae.vae_study import (
+from nbae.data.datasets import Dataset
+from nbae.data.metrics import pixel_errors
+from nbae.engine.model import Autoencoder
+from nbae.engine.vae import VAE
+from nbae.studies.font_data import build_font_set
+from nbae.studies.params import ParamsError
+from nbae.studies.vae import (
     compare_generators,
     font_targets,
     nearest_photos,
@@ -53,7 +55,7 @@ def test_font_study_writes_everything(tmp_path, font, full):
     mu, sigma = vae.encode(X, return_sigma=True)
     kl = 0.5 * (mu**2 + sigma**2 - 1 - 2 * np.log(sigma)).sum(1).mean()
     assert m["kl"] == pytest.approx(kl, rel=1e-5)
-    assert vae.metadata["labels"] == font["labels"]
+    assert vae.metadata["labels"] == font.labels
 
 
 def test_font_study_rejects_bad_settings(tmp_path, font):
@@ -72,7 +74,7 @@ def test_font_study_rejects_bad_settings(tmp_path, font):
 
 
 def test_bipolar_font_is_mapped_to_01(font):
-    bip = {**font, "X": font["X"] * 2 - 1, "pixel_range": [-1.0, 1.0]}
+    bip = dataclasses.replace(font, X=font.X * 2 - 1, pixel_range=(-1.0, 1.0))
     np.testing.assert_array_equal(font_targets(bip), font["X"])
 
 
@@ -110,15 +112,16 @@ def _photos(n=10, s=8, seed=0):
     yy, xx = np.mgrid[0:s, 0:s] / s
     X = np.stack([np.tanh(np.sin(2 * np.pi * (a * xx + b * yy) + c))
                   for a, b, c in rng.uniform(0, 2, (n, 3))])
-    return {"X": X.reshape(n, -1).astype(np.float32), "ids": list(range(100, 100 + n)),
-            "size": s}
+    ids = list(range(100, 100 + n))
+    return Dataset(X.reshape(n, -1).astype(np.float32), [str(i) for i in ids], "flowers",
+                   (-1.0, 1.0), (s, s), {"ids": ids, "classes": []})
 
 
 def test_compare_generators_uses_each_method():
     data = _photos()
     vae = VAE([64, 3], output_activation="tanh", loss="mse", seed=0)
     ae = Autoencoder([64, 3], output_activation="tanh", init="xavier", seed=0)
-    comp = compare_generators(vae, ae, data["X"], n=4, seed=2)
+    comp = compare_generators(vae, ae, data.X, n=4, seed=2)
     np.testing.assert_allclose(comp["vae"][0], vae.sample(4, seed=2))
     assert "latent_stats" in ae.metadata  # computed from the photos when missing
     for samples, near in comp.values():
@@ -128,7 +131,7 @@ def test_compare_generators_uses_each_method():
 def test_flower_study(tmp_path):
     data = _photos()
     ae = Autoencoder([64, 3], output_activation="tanh", init="xavier", seed=0)
-    ae.fit(data["X"], epochs=20, batch_size=5)
+    ae.fit(data.X, epochs=20, batch_size=5)
     ae.save(tmp_path / "ae.npz")
     cfg = {"layers": [64, 16, 3], "epochs": 20, "batch_size": 5, "lr": 1e-3, "beta": 0.5}
     m = run_flower_vae_study(data, cfg, tmp_path / "ae.npz", tmp_path / "out", n_samples=4)
@@ -150,7 +153,7 @@ def test_vae_from_config_names_where():
 @pytest.mark.slow
 def test_font_vae_learns_the_font(font):
     """The study's default architecture with a 2-D latent space reproduces the font."""
-    from nbae.vae_study import font_vae_metrics, train_font_vae
+    from nbae.studies.vae import font_vae_metrics, train_font_vae
 
     vae, hist = train_font_vae(font, {"epochs": 20000, "lr": 2e-3, "kl_warmup": 500, "seed": 0})
     m = font_vae_metrics(vae, font, elbo_samples=100)

@@ -7,7 +7,7 @@ Skips when torch is not installed (``pip install torch==2.13.0``, a CPU build).
 import numpy as np
 import pytest
 
-from nbae.vae import VAE
+from nbae.engine.vae import VAE
 
 pytest.importorskip("torch")
 
@@ -21,7 +21,7 @@ def _torch_run(vae, X, E, epochs, batch, optimizer, lr, momentum, rng_state=None
     torch = pytest.importorskip("torch")
     from test_torch import TORCH_ACTS
 
-    from nbae.kernels import next_uniform
+    from nbae.engine.kernels import next_uniform
 
     torch.set_num_threads(1)  # tiny products: threads only contend on a shared machine
     lins, acts = [], []

@@ -8,8 +8,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from tokenize import TokenError
 from pathlib import Path
+from tokenize import TokenError
 
 import numpy as np
 

@@ -11,7 +11,7 @@ optimizer step; groups are ``vae-font`` and ``vae-flower``. The workloads are th
 import pytest
 from test_speed import WORKLOADS, _data, _model, _steps
 
-from nbae.vae import VAE
+from nbae.engine.vae import VAE
 
 
 def _vae(name, dtype):

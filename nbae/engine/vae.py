@@ -1,9 +1,9 @@
-"""The :class:`VAE`: a variational autoencoder over the kernels in :mod:`nbae.vae_kernels`.
+"""The :class:`VAE`: a variational autoencoder over the kernels in :mod:`nbae.engine.vae_kernels`.
 
 Same conventions as :class:`nbae.model.Autoencoder` (widths, activations, optimizers, seeds,
 dtypes, ``fit`` chunking and history, atomic ``.npz`` files); the differences are the encoder's
 two heads (mu and log sigma^2, fused into one layer of width ``2k``), the sampled code and the
-loss (see the module docstring of :mod:`nbae.vae_kernels` for the exact convention: per-sample
+loss (see :mod:`nbae.engine.vae_kernels` for the exact convention: per-sample
 sums over features, mean over the batch, plus ``beta`` times the KL term).
 """
 
@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from nbae import codes as C
-from nbae.initializers import init_weight
-from nbae.model import (
+from nbae.engine import codes as C
+from nbae.engine.initializers import init_weight
+from nbae.engine.model import (
     _DTYPES,
     Autoencoder,
     _as_int_list,
@@ -23,7 +23,7 @@ from nbae.model import (
     _positive,
 )
 
-MODEL_KIND = "vae"  # value of the metadata field "model" in a VAE's .npz file (nbae.vae_io)
+MODEL_KIND = "vae"  # value of the metadata field "model" in a VAE's .npz file (nbae.engine.vae_io)
 # reconstruction losses: the autoencoder's two plus categorical cross-entropy (softmax outputs)
 LOSSES = {**C.LOSSES, "cce": 2}
 _LOSS_ALIASES = {"categorical_crossentropy": "cce", "cross_entropy": "cce",
@@ -31,7 +31,10 @@ _LOSS_ALIASES = {"categorical_crossentropy": "cce", "cross_entropy": "cce",
 
 
 def _kernels():
-    from nbae import kernels, vae_kernels  # Numba loads on first use
+    from nbae.engine import (
+        kernels,
+        vae_kernels,  # Numba loads on first use
+    )
 
     return kernels, vae_kernels
 
@@ -155,7 +158,7 @@ class VAE:
             acts_b[-1] = C.ACTIVATIONS["identity"]
         self._dacts_b = acts_b[ne:]
         i64 = np.int64
-        # the two chains of nbae.vae_kernels: encoder (ending at [mu | logvar]) and decoder
+        # the two chains of nbae.engine.vae_kernels: encoder (ending at [mu | logvar]) and decoder
         self._enc = (np.array(self._encoder_sizes[:-1] + [2 * k], dtype=i64),
                      np.array(w_off[:ne], dtype=i64), np.array(b_off[:ne], dtype=i64), acts[:ne])
         self._dec = (np.array(self._decoder_sizes, dtype=i64), np.array(w_off[ne:], dtype=i64),
@@ -331,7 +334,7 @@ class VAE:
         training order; at least ``epochs * n`` rows) replaces the generator's eps: with it
         another framework can reproduce the run exactly.
         """
-        from nbae.vae_train import fit_vae
+        from nbae.engine.vae_train import fit_vae
 
         return fit_vae(self, X, Y, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
                        lr=lr, shuffle=shuffle, momentum=momentum, betas=betas, eps=eps,
@@ -341,7 +344,7 @@ class VAE:
                        input_noise=input_noise, latent_noise=latent_noise, progress=progress)
 
     def _history(self, losses, done, epoch0, metrics):
-        from nbae.vae_kernels import COL_KL, COL_LOSS, COL_REC
+        from nbae.engine.vae_kernels import COL_KL, COL_LOSS, COL_REC
 
         ep = np.arange(epoch0 + 1, epoch0 + done + 1)
         w = self.kl_warmup
@@ -372,13 +375,13 @@ class VAE:
 
     def save(self, path) -> None:
         """Write the model to ``path`` (.npz, atomically); metadata ``model`` is ``"vae"``."""
-        from nbae.vae_io import save_vae
+        from nbae.engine.vae_io import save_vae
 
         save_vae(self, path)
 
     @classmethod
     def load(cls, path) -> VAE:
         """Read a model written by :meth:`save`; raises ModelFileError on a bad file."""
-        from nbae.vae_io import load_vae
+        from nbae.engine.vae_io import load_vae
 
         return load_vae(path, cls)

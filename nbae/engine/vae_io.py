@@ -1,4 +1,4 @@
-"""VAE model files: the ``.npz`` style of :mod:`nbae.serialization` with ``model: "vae"``.
+"""VAE model files: the ``.npz`` style of :mod:`nbae.engine.serialization` with ``model: "vae"``.
 
 A VAE's encoder head is ``(h, 2k)`` wide, so its arrays are not the layer chain that
 ``serialization.load_model`` derives from ``sizes``; the metadata therefore also records
@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from nbae import __version__
-from nbae.model import Autoencoder, _jsonable
-from nbae.serialization import FORMAT, ModelFileError, save_model
-from nbae.vae import MODEL_KIND
+from nbae.engine.model import Autoencoder, _jsonable
+from nbae.engine.serialization import FORMAT, ModelFileError, save_model
+from nbae.engine.vae import MODEL_KIND
 
 
 def save_vae(vae, path) -> None:
@@ -36,7 +36,7 @@ def save_vae(vae, path) -> None:
 def load_vae(path, cls=None):
     """The :class:`~nbae.vae.VAE` in ``path``; ModelFileError naming the file otherwise."""
     if cls is None:
-        from nbae.vae import VAE as cls
+        from nbae.engine.vae import VAE as cls
     meta, arrays = read_model_file(path)
     if meta.get("model") != MODEL_KIND:
         raise ModelFileError(f"{path}: not a VAE model (a plain autoencoder? load it with "

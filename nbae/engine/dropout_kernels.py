@@ -1,11 +1,11 @@
-"""Dropout for the layer chains of :mod:`nbae.kernels` (training only, seeded in the loop).
+"""Dropout for the layer chains of :mod:`nbae.engine.kernels` (training only, seeded in the loop).
 
 Inverted dropout as ``torch.nn.Dropout``: during training each output unit of layer ``l`` is
 kept with probability ``1 - p_l`` and scaled by ``1 / (1 - p_l)``; at inference nothing
 changes, so ``predict`` needs no dropout code. Keep decisions are ``next_uniform(rng) >= p``
 on the model's splitmix64 stream, row by row, layer by layer in forward order.
 
-Layout: a chain's activation ``H_{l+1} = f_l(Z_l)`` stays where :mod:`nbae.kernels` keeps it
+Layout: a chain's activation ``H_{l+1} = f_l(Z_l)`` stays where :mod:`nbae.engine.kernels` keeps it
 (``a_off[l + 1]``), because the activation's derivative is taken from it; the dropped copy
 ``A'_{l+1} = H_{l+1} * M_{l+1}`` that the next layer reads lives at ``do[0, l]`` and the mask
 ``M`` (0 or ``1 / (1 - p)``) at ``do[1, l]``, both in the same flat buffer. Layers with
@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from nbae.kernels import activation_backward, forward, matmul_nt, next_uniform, view2d
+from nbae.engine.kernels import activation_backward, forward, matmul_nt, next_uniform, view2d
 
 _JIT = {"cache": True, "nogil": True}
 

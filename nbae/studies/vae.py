@@ -3,7 +3,7 @@
 Functions take arrays (or the data dicts of :func:`nbae.font_study.load_font_set` and
 :func:`nbae.flower_study.load_flower_set`) and output paths, write their files atomically and
 return JSON-ready metrics dicts, so a DVC stage is a few lines of glue. A config is a flat dict
-like those of :mod:`nbae.experiment`, with the VAE's own keys ``beta`` and ``kl_warmup``::
+like those of :mod:`nbae.studies.experiment`, with the VAE's own keys ``beta`` and ``kl_warmup``::
 
     layers: [35, 25, 15, 5, 2]     # encoder; the last width is the latent size
     activation: tanh
@@ -32,9 +32,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Ellipse
 
+from nbae.data.datasets import Dataset
+from nbae.data.metrics import pixel_errors
 from nbae.fileio import save_figure, write_csv, write_json
-from nbae.metrics import pixel_errors
-from nbae.params import ParamsError
+from nbae.studies.params import ParamsError
 
 MODEL_KEYS = ("layers", "activation", "output_activation", "decoder", "loss", "init",
               "leaky_slope", "beta", "kl_warmup", "seed", "dtype")
@@ -57,10 +58,10 @@ def _r(v, digits=6):
 # configs
 
 
-def vae_from_config(cfg: dict, metadata: dict | None = None, where: str = "config"):
+def vae_from_config(cfg: dict, metadata: Dataset | None = None, where: str = "config"):
     """Untrained :class:`~nbae.vae.VAE` from the model keys of ``cfg``; ValueError names
     ``where`` and any unknown key (the study functions raise them as ParamsError)."""
-    from nbae.vae import VAE
+    from nbae.engine.vae import VAE
 
     if not isinstance(cfg, dict):
         raise ValueError(f"{where} must be a mapping of settings, got {type(cfg).__name__}")
@@ -127,7 +128,7 @@ def plot_vae_history(history, path, title: str = "VAE training") -> None:
     """The loss and its two terms (reconstruction, KL) against epoch, log scale; each epoch's
     value is a one-sample estimate, so curves are smoothed by a running mean over 1% of the
     epochs (named in the title)."""
-    from nbae.plots import plot_history
+    from nbae.figures import plot_history
 
     w = max(1, len(history) // 100)
     curves = {name: pd.DataFrame({"epoch": history["epoch"],
@@ -160,10 +161,10 @@ def prior_quantile_grid(vae, n: int = 15, dims=(0, 1), q=(0.05, 0.95)):
 # font
 
 
-def font_targets(data: dict) -> np.ndarray:
+def font_targets(data: Dataset) -> np.ndarray:
     """Glyphs mapped to {0, 1} whatever the font set's encoding (BCE needs targets in [0, 1])."""
-    lo, hi = (float(v) for v in data.get("pixel_range", (0.0, 1.0)))
-    return (np.asarray(data["X"], dtype=np.float64) - lo) / (hi - lo)
+    lo, hi = (float(v) for v in data.pixel_range)
+    return (np.asarray(data.X, dtype=np.float64) - lo) / (hi - lo)
 
 
 def _train(cfg: dict, X, meta: dict, where: str):
@@ -181,15 +182,15 @@ def _train(cfg: dict, X, meta: dict, where: str):
         raise ParamsError(f"params {exc}") from None
 
 
-def train_font_vae(data: dict, cfg: dict | None = None, where: str = "font_vae"):
+def train_font_vae(data: Dataset, cfg: dict | None = None, where: str = "font_vae"):
     """Build and train the font VAE of ``cfg`` (over :data:`FONT_DEFAULTS`); (vae, history)."""
     cfg = {**FONT_DEFAULTS, **(cfg or {})}
-    meta = {"dataset": "font", "labels": list(data["labels"]), "pixel_range": [0.0, 1.0],
-            "image_shape": [7, 5], "font": data.get("font")}
+    meta = {"dataset": "font", "labels": list(data.labels), "pixel_range": [0.0, 1.0],
+            "image_shape": list(data.image_shape), "font": data.info.get("font")}
     return _train(cfg, font_targets(data), meta, where)
 
 
-def font_vae_metrics(vae, data: dict, elbo_samples: int = 100, seed: int = 0) -> dict:
+def font_vae_metrics(vae, data: Dataset, elbo_samples: int = 100, seed: int = 0) -> dict:
     """ELBO, KL, reconstruction (nats per glyph) and wrong pixels of the decoded means."""
     X = font_targets(data)
     terms = vae.loss_terms(X, n_samples=elbo_samples, seed=seed)
@@ -203,21 +204,21 @@ def font_vae_metrics(vae, data: dict, elbo_samples: int = 100, seed: int = 0) ->
         "elbo_samples": int(elbo_samples),
         "wrong_pixels": int(wrong.sum()), "max_wrong_pixels": int(wrong.max()),
         "exact_glyphs": int((wrong == 0).sum()),
-        "wrong_glyphs": " ".join(f"{lab}:{w}" for lab, w in zip(data["labels"], wrong,
+        "wrong_glyphs": " ".join(f"{lab}:{w}" for lab, w in zip(data.labels, wrong,
                                                                  strict=True) if w),
         "training_seconds": round(float(t.get("seconds") or 0.0), 3),
     }
 
 
-def font_vae_figures(vae, data: dict, out_dir, transitions=(("k", "h"), ("w", "u")),
+def font_vae_figures(vae, data: Dataset, out_dir, transitions=(("k", "h"), ("w", "u")),
                      steps: int = 9, grid_n: int = 15, reconstructions: bool = True) -> list[Path]:
     """Latent map with sigma ellipses, prior-quantile grid, transitions and (optionally: a
     64-panel figure, the slowest to draw) the reconstructions sheet; returns the paths."""
-    from nbae.latent import interpolate
-    from nbae.plots import plot_latent_grid, plot_reconstructions, plot_transitions
+    from nbae.engine.latent import interpolate
+    from nbae.figures import plot_latent_grid, plot_reconstructions, plot_transitions
 
     out = Path(out_dir)
-    X, labels, shape = font_targets(data), list(data["labels"]), (7, 5)
+    X, labels, shape = font_targets(data), list(data.labels), (7, 5)
     if vae.latent_dim != 2:
         raise ParamsError(f"the font VAE figures need a 2-D latent space, got "
                           f"{vae.latent_dim} (the last of layers)")
@@ -243,7 +244,7 @@ def font_vae_figures(vae, data: dict, out_dir, transitions=(("k", "h"), ("w", "u
     return paths
 
 
-def run_font_vae_study(data: dict, cfg: dict | None, out_dir, model_path=None,
+def run_font_vae_study(data: Dataset, cfg: dict | None, out_dir, model_path=None,
                        transitions=(("k", "h"), ("w", "u")), steps: int = 9, grid_n: int = 15,
                        elbo_samples: int = 100, reconstructions: bool = True) -> dict:
     """Train, then write model.npz, history.csv, metrics.json and the figures (latent_map,
@@ -253,7 +254,7 @@ def run_font_vae_study(data: dict, cfg: dict | None, out_dir, model_path=None,
     costs no training time and writes nothing.
     """
     out = Path(out_dir)
-    labels = list(data["labels"])
+    labels = list(data.labels)
     for a, b in transitions:
         for c in (a, b):
             if c not in labels:
@@ -277,20 +278,18 @@ def run_font_vae_study(data: dict, cfg: dict | None, out_dir, model_path=None,
 # flowers
 
 
-def train_flower_vae(data: dict, cfg: dict | None = None, where: str = "flowers_vae"):
+def train_flower_vae(data: Dataset, cfg: dict | None = None, where: str = "flowers_vae"):
     """Build and train the flower VAE (over :data:`FLOWER_DEFAULTS`); (vae, history)."""
     cfg = {**FLOWER_DEFAULTS, **(cfg or {})}
-    size = int(data.get("size", math.isqrt(data["X"].shape[1])))
-    meta = {"dataset": "flowers", "ids": [int(i) for i in data.get("ids", [])],
-            "pixel_range": [-1.0, 1.0], "image_shape": [size, size]}
-    return _train(cfg, np.asarray(data["X"]), meta, where)
+    meta = data.model_metadata()
+    return _train(cfg, np.asarray(data.X), meta, where)
 
 
 def nearest_photos(samples, X) -> dict:
     """Each sample's nearest photo in pixel space: ``index``, ``rms`` (root-mean-square pixel
     distance) and the summary numbers ``mean_rms``, ``distinct_nearest`` and ``spread_rms``
     (mean RMS distance between two different samples: small means the samples look alike)."""
-    from nbae.latent import nearest
+    from nbae.engine.latent import nearest
 
     S = np.asarray(samples, dtype=np.float64)
     idx, dist = nearest(S, X)
@@ -310,8 +309,8 @@ def compare_generators(vae, ae, X, n: int = 12, seed: int = 0, scale: float = 1.
 
     Returns {"vae": (samples, nearest info), "ae": (samples, nearest info)}.
     """
-    from nbae.experiment import latent_stats
-    from nbae.latent import sample_codes
+    from nbae.engine.latent import sample_codes
+    from nbae.studies.experiment import latent_stats
 
     X = np.asarray(X, dtype=np.float64)
     if "latent_stats" not in ae.metadata:
@@ -324,7 +323,7 @@ def compare_generators(vae, ae, X, n: int = 12, seed: int = 0, scale: float = 1.
 
 def flower_vae_figures(comparison: dict, X, ids, size: int, out_dir) -> list[Path]:
     """Sheets of samples beside their nearest photo, one per generator."""
-    from nbae.plots import plot_pairs
+    from nbae.figures import plot_pairs
 
     out = Path(out_dir)
     X = np.asarray(X, dtype=np.float64)
@@ -341,21 +340,21 @@ def flower_vae_figures(comparison: dict, X, ids, size: int, out_dir) -> list[Pat
     return paths
 
 
-def run_flower_vae_study(data: dict, cfg: dict | None, ae, out_dir, model_path=None,
+def run_flower_vae_study(data: Dataset, cfg: dict | None, ae, out_dir, model_path=None,
                          n_samples: int = 12, seed: int = 0, scale: float = 1.0) -> dict:
     """Train the flower VAE, compare its prior samples with ``ae``'s (a trained Autoencoder or
     the path of one); write model, history.csv, metrics.json and the sheets; the metrics."""
-    from nbae.model import Autoencoder
+    from nbae.engine.model import Autoencoder
 
     out = Path(out_dir)
     if not hasattr(ae, "decode"):
         ae = Autoencoder.load(ae)
     vae, history = train_flower_vae(data, cfg)
-    X = np.asarray(data["X"], dtype=np.float64)
+    X = np.asarray(data.X, dtype=np.float64)
     terms = vae.loss_terms(X, n_samples=10, seed=seed)
     comp = compare_generators(vae, ae, X, n=n_samples, seed=seed, scale=scale)
-    size = int(data.get("size", math.isqrt(X.shape[1])))
-    flower_vae_figures(comp, X, data.get("ids", list(range(len(X)))), size, out)
+    size = data.size
+    flower_vae_figures(comp, X, data.info["ids"], size, out)
     plot_vae_history(history, out / "training.png", title="Flower VAE training")
     metrics = {"latent_dim": int(vae.latent_dim), "beta": vae.beta,
                "epochs": int(vae.epochs_trained),

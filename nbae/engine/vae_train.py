@@ -12,8 +12,8 @@ import time
 
 import numpy as np
 
-from nbae import codes as C
-from nbae.model import (
+from nbae.engine import codes as C
+from nbae.engine.model import (
     _CHUNK_SECONDS,
     Autoencoder,
     TrainingDiverged,
@@ -23,7 +23,7 @@ from nbae.model import (
     _positive,
     _progress,
 )
-from nbae.vae import LOSSES, _kernels
+from nbae.engine.vae import LOSSES, _kernels
 
 
 def fit_vae(vae, X, Y, epochs, batch_size, optimizer, lr, shuffle, momentum, betas, eps,

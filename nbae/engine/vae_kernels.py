@@ -7,11 +7,11 @@ identity activation; its output row is ``[mu | logvar]`` (``mu`` in the first ``
 ``log sigma^2`` in the last ``k``), i.e. the usual two heads fused into one matrix product.
 The latent code is drawn by the reparameterisation ``z = mu + sigma * eps`` with
 ``sigma = exp(logvar / 2)`` and ``eps ~ N(0, I)``, and the decoder is a second chain from ``z``
-(width ``k``) to the output. Both chains use the flat layout of :mod:`nbae.kernels`: their
+(width ``k``) to the output. Both chains use the flat layout of :mod:`nbae.engine.kernels`: their
 offset arrays (``*_w``, ``*_b`` into ``theta``/``grad``, ``*_a`` into ``buf``) are absolute, so
 the two chains share one parameter vector, one gradient, one optimizer state and one
 activation buffer, and the forward pass, the activations and the optimizer steps of
-:mod:`nbae.kernels` run unchanged on each chain.
+:mod:`nbae.engine.kernels` run unchanged on each chain.
 
 Loss convention (stated once, used everywhere)
 ----------------------------------------------
@@ -28,7 +28,7 @@ training) when ``warmup > 0``, else ``beta``: a linear KL warm-up.
 
 Random numbers
 --------------
-``eps`` comes from the splitmix64 stream of :mod:`nbae.kernels` (``next_uniform``, 53-bit
+``eps`` comes from the splitmix64 stream of :mod:`nbae.engine.kernels` (``next_uniform``, 53-bit
 uniforms) by the Box-Muller transform, both outputs used: two uniforms give two independent
 normals ``r cos t`` and ``r sin t`` (``r = sqrt(-2 ln(1 - u1))``, ``t = 2 pi u2``), filling ``E``
 row-major. It is the state word that shuffles, so a seed fixes the whole run. For tests,
@@ -41,8 +41,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from nbae.dropout_kernels import backward_dropout, forward_dropout
-from nbae.kernels import (
+from nbae.engine.dropout_kernels import backward_dropout, forward_dropout
+from nbae.engine.kernels import (
     BCE,
     MSE,
     NOISE_NONE,
@@ -67,7 +67,7 @@ _JIT_NP = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 # columns of the per-epoch ``losses`` array and of the ``out`` triple
 COL_LOSS, COL_REC, COL_KL = 0, 1, 2
-# categorical cross-entropy (VAE only so far; nbae.kernels has MSE = 0 and BCE = 1)
+# categorical cross-entropy (VAE only so far; nbae.engine.kernels has MSE = 0 and BCE = 1)
 CCE = 2
 
 __all__ = ["BCE", "CCE", "COL_KL", "COL_LOSS", "COL_REC", "MSE", "backward_to_input", "beta_at",
@@ -202,7 +202,7 @@ def vae_batch(theta, grad, T, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, dact
               loss_code, beta_t, buf, E, dz, d1, d2, B, out, edrop, edo, ddrop, ddo, tmp, rng):
     """Loss and gradient of one mini-batch whose inputs are already at the encoder's ``A_0``.
 
-    theta : (P,) array / all parameters (flat layout of nbae.kernels)
+    theta : (P,) array / all parameters (flat layout of nbae.engine.kernels)
     grad : (P,) array / receives dL/dtheta
     T : (B, d_out) array / targets
     es, ew, eb, ea, eacts : int64 arrays / encoder chain: widths (last = 2k), weight, bias and
@@ -223,7 +223,7 @@ def vae_batch(theta, grad, T, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, dact
     edrop, ddrop : float64 arrays / dropout probability of each layer's output per chain
         (all 0: no dropout, and the plain kernels.forward/backward run)
     edo, ddo : (2, L) int64 arrays / buffer offsets of dropped copies and masks
-        (see nbae.dropout_kernels)
+        (see nbae.engine.dropout_kernels)
     tmp : int64 array / scratch offsets, one more than the longer chain's layers
     rng : (1,) uint64 array / splitmix64 state for the dropout masks
     """

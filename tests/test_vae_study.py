@@ -75,7 +75,7 @@ def test_font_study_rejects_bad_settings(tmp_path, font):
 
 def test_bipolar_font_is_mapped_to_01(font):
     bip = dataclasses.replace(font, X=font.X * 2 - 1, pixel_range=(-1.0, 1.0))
-    np.testing.assert_array_equal(font_targets(bip), font["X"])
+    np.testing.assert_array_equal(font_targets(bip), font.X)
 
 
 def test_prior_quantile_grid():

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT_FILES = ("dvc.yaml", "params.yaml", ".dvcignore", "pyproject.toml")
+PROJECT_FILES = ("dvc.yaml", "params.yaml", ".dvcignore", ".gitignore", "pyproject.toml")
 
 
 def run(args, cwd, env, check=True) -> subprocess.CompletedProcess:
@@ -35,11 +35,11 @@ def dvc_executable() -> Path:
 
 
 def copy_project(work: Path, extra=()) -> None:
-    """Copy what the pipeline needs into ``work``: the package, the stages, ``data/font.h``,
-    dvc.yaml and params.yaml (and friends), the DVC config, and the ``extra`` paths (relative
-    to the repository root)."""
+    """Copy what the pipeline needs into ``work``: the package, the stages, ``config/``,
+    ``data/font.h``, dvc.yaml and params.yaml (and friends), the DVC config and plot
+    templates, and the ``extra`` paths (relative to the repository root)."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in ("nbae", "stages"):
+    for name in ("nbae", "stages", "config"):
         shutil.copytree(ROOT / name, work / name, ignore=ignore)
     for rel in ("data/font.h", *extra):
         (work / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -49,6 +49,8 @@ def copy_project(work: Path, extra=()) -> None:
             shutil.copy2(ROOT / name, work / name)
     (work / ".dvc").mkdir()
     shutil.copy2(ROOT / ".dvc" / "config", work / ".dvc" / "config")
+    # the plot templates and the offline page the config names
+    shutil.copytree(ROOT / ".dvc" / "plots", work / ".dvc" / "plots")
     (work / ".dvc" / ".gitignore").write_text("/config.local\n/tmp\n/cache\n")
 
 

@@ -35,7 +35,7 @@ from nbae.model import (
 LANE_KEYS = ("lr", "momentum", "betas", "eps", "weight_decay", "restore_best", "patience",
              "min_delta", "input_noise")
 SHARED_KEYS = ("epochs", "batch_size", "optimizer", "shuffle", "epoch_loss")
-_WIDTHS = (1, 2, 4, 8, 16)
+_WIDTHS = (1, 4, 8, 16)  # each width is compiled once (and cached)
 _MAX_WIDTH = {"float64": 8, "float32": 16}  # two AVX2 registers (one AVX-512 register)
 _STOP = {C.STATUS_OK: "completed", C.STATUS_EARLY_STOP: "early_stop",
          C.STATUS_NONFINITE: "diverged"}
@@ -287,7 +287,7 @@ def fit_many(config, X, Y=None, seeds=None, overrides=None, metric=None, metric_
         Threads running lane groups side by side (default: one per core, at most one per
         group). Results do not depend on it.
     group_size : int, optional
-        Lanes per group (1, 2, 4, 8 or 16; default 8 for float64, 16 for float32). Results do
+        Lanes per group (1, 4, 8 or 16; default 8 for float64, 16 for float32). Results do
         not depend on it.
     **fit_overrides
         Training keys applied to every model (e.g. ``epochs=500``).

@@ -12,7 +12,6 @@ from numba import njit
 
 from nbae.kernels import next_normal, next_uniform, shuffle_inplace
 from nbae.lanes_kernels import (
-    _JIT,
     HP_LR,
     LANE_PADDING,
     LANE_RUNNING,
@@ -22,14 +21,12 @@ from nbae.lanes_kernels import (
     NOISE_NONE,
     STATUS_EARLY_STOP,
     STATUS_NONFINITE,
-    U,
-    _slp,
     backward_lanes,
     forward_lanes,
-    lane_scratch,
     loss_lanes,
     optimizer_lanes,
 )
+from nbae.lanes_math import _JIT, U, _slp, lane_scratch
 
 
 @_slp

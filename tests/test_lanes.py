@@ -13,8 +13,8 @@ import pytest
 from numba import njit
 
 from nbae import Autoencoder
-from nbae import kernels as K
 from nbae import lanes_kernels as lk
+from nbae import lanes_math as lm
 from nbae.ensemble import fit_many, fit_reproducible
 from nbae.font import font_matrix, read_font
 from nbae.model import TrainingDiverged
@@ -46,24 +46,33 @@ def test_own_log_within_one_ulp_of_numpy():
     x = np.concatenate([np.geomspace(5e-324, 1e308, 200001), np.linspace(0.5, 2, 100001),
                         [1.0, 2.0]])
     y = x.copy()
-    lk.log_inplace(y)
+    lm.log_inplace(y)
     expect = np.log(x)
     ulps = np.abs(y - expect) / np.spacing(np.maximum(np.abs(expect), 1e-300))
     assert ulps.max() <= 1.0
     z = np.array([0.0, np.inf, np.nan])
-    lk.log_inplace(z)
+    lm.log_inplace(z)
     assert z[0] == -np.inf and z[1] == np.inf and np.isnan(z[2])
 
 
-def test_vectorisable_tanh_sigmoid_have_the_single_model_bits():
-    x = np.concatenate([np.linspace(-800, 800, 100001), np.linspace(-3, 3, 10001), [0.0, -0.0]])
-    for ours, theirs in ((lk.tanh_lanes, K.tanh_inplace), (lk.sigmoid_lanes, K.sigmoid_inplace)):
-        a, b = x.copy(), x.copy()
-        ours(a)
-        theirs(b)
-        assert np.array_equal(a.view(np.uint64), b.view(np.uint64))
+def test_own_tanh_and_sigmoid_within_two_and_three_ulp():
+    x = np.concatenate([np.linspace(-30, 30, 200001), np.geomspace(1e-300, 1e-3, 1000),
+                        -np.geomspace(1e-12, 0.7, 1000), [0.0, 0.625, -0.625, 20.0, 1e308]])
+    y = x.copy()
+    lm.tanh_lanes(y)
+    expect = np.tanh(x)
+    assert (np.abs(y - expect) / np.spacing(np.maximum(np.abs(expect), 1e-300))).max() <= 2
+    assert np.signbit(y).tolist() == np.signbit(expect).tolist()
+    x = np.concatenate([np.linspace(-800, 800, 400001), np.linspace(-40, 40, 400001),
+                        [0.0, -0.0, 745.0, -745.0, -1e308, 1e308]])
+    y = x.copy()
+    lm.sigmoid_lanes(y)
+    with np.errstate(over="ignore", invalid="ignore"):
+        expect = np.where(x >= 0, 1 / (1 + np.exp(-x)), np.exp(x) / (1 + np.exp(x)))
+    assert (np.abs(y - expect) / np.spacing(np.maximum(np.abs(expect), 5e-324))).max() <= 3
 
 
+@pytest.mark.slow  # two fresh compiles (~5 s): cached machine code cannot be inspected
 def test_fma_only_where_written():
     """Numba without fastmath lets LLVM fuse nothing: the only FMAs are the explicit ones."""
     fwd = njit(lk.dense_forward.py_func)  # fresh compiles (cached code cannot be inspected)
@@ -90,6 +99,7 @@ torch_optims = {
 
 def _torch_losses(ae, X, epochs, batch, optimizer, lr, momentum, loss):
     torch = pytest.importorskip("torch")
+    torch.set_num_threads(1)  # tiny products: threads only contend (50x slower on 2 busy cores)
     acts = {"tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid, "identity": torch.nn.Identity,
             "relu": torch.nn.ReLU, "softmax": lambda: torch.nn.Softmax(dim=1)}
     mods = []
@@ -210,15 +220,15 @@ def test_diverged_single_model_raises_with_best_weights_kept(font):
 # on every x86-64 machine (regenerate only for an intended change of the arithmetic)
 GOLDEN = {
     ("sgd", "float64"):
-        "a3928239a677124462dcdaccc8431cf4fc75a36ef394021823e81ea4d7f1456e",
+        "164cab19e9f2d18d73b86d367733ab7b57484587f4b94148a50a185f3d958c6f",
     ("sgd", "float32"):
         "a348ce4065461153ac45ff9432093061f04d73a5a7e1e85ee0ddca56b4b16fce",
     ("adagrad", "float64"):
-        "647c02b2a1bf1b3a44639e486b641f7360046f46fa79f5d2018d099d7665a73a",
+        "53ce5f962b058632c9cf4e8019bc46e1c80181ad9a2cd85338de80696df0d64d",
     ("adagrad", "float32"):
         "f3e00d5f720bc66f6b3f638ececc75d44c136db4958e185f8268f4e80da800a0",
     ("adam", "float64"):
-        "f09bda5a381da9872519305aba563f392a24d36a450176cdcb65b16fe2485405",
+        "ccbf8df1b7278c18e4908611f59703b37438dbd77ce946070776fffd927537dc",
     ("adam", "float32"):
         "dd88dc8823e9ae10fda957ae1c448aca999e8ac89df5021b1e3691f91465ccad",
 }

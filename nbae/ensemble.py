@@ -129,6 +129,8 @@ def train_lanes(models, X, Y, settings, metric=None, metric_every=100, callback=
     grad, s1, s2, final = (np.zeros_like(theta) for _ in range(4))
     best = theta.copy()
     hp = np.zeros((G, lk.HP_SIZE, W), dt)
+    # filler lanes (lr 0) get harmless betas and eps, so their zero updates stay finite
+    hp[:, [lk.HP_BETA1, lk.HP_BETA2, lk.HP_EPS], :] = np.array([0.9, 0.999, 1.0])[:, None]
     perm = np.tile(np.arange(n, dtype=np.int64), (G, W, 1))
     rng = np.zeros((G, W), np.uint64)
     noise = np.zeros((G, W), np.int64)
@@ -232,7 +234,8 @@ def train_lanes(models, X, Y, settings, metric=None, metric_every=100, callback=
             final if st == C.STATUS_EARLY_STOP else theta)
         put(ae, lane_params(j, src))
         reason = _STOP.get(st, stopped or "completed")
-        if metric is not None and ran_j > 0 and ran_j not in metrics[j] and reason != "diverged":
+        if metric is not None and ran_j > 0 and ran_j not in metrics[j] and reason not in (
+                "diverged", "interrupted"):  # after Ctrl-C, stop promptly
             metrics[j][ran_j] = _metric_values(metric(ae))
         ae.history = _frame(losses[g, :, c], ran_j, metrics[j])
         finite = ae.history["loss"].to_numpy()[np.isfinite(ae.history["loss"].to_numpy())]

@@ -91,13 +91,15 @@ def test_fma_only_where_written():
 # -- equivalence ----------------------------------------------------------------------------
 
 torch_optims = {
-    "sgd": lambda p, lr, mom: __import__("torch").optim.SGD(p, lr=lr, momentum=mom),
-    "adagrad": lambda p, lr, mom: __import__("torch").optim.Adagrad(p, lr=lr),
-    "adam": lambda p, lr, mom: __import__("torch").optim.Adam(p, lr=lr),
+    "sgd": lambda p, lr, mom, wd: __import__("torch").optim.SGD(p, lr=lr, momentum=mom,
+                                                                weight_decay=wd),
+    "adagrad": lambda p, lr, mom, wd: __import__("torch").optim.Adagrad(p, lr=lr,
+                                                                        weight_decay=wd),
+    "adam": lambda p, lr, mom, wd: __import__("torch").optim.Adam(p, lr=lr, weight_decay=wd),
 }
 
 
-def _torch_losses(ae, X, epochs, batch, optimizer, lr, momentum, loss):
+def _torch_losses(ae, X, epochs, batch, optimizer, lr, momentum, loss, wd):
     torch = pytest.importorskip("torch")
     torch.set_num_threads(1)  # tiny products: threads only contend (50x slower on 2 busy cores)
     acts = {"tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid, "identity": torch.nn.Identity,
@@ -110,7 +112,7 @@ def _torch_losses(ae, X, epochs, batch, optimizer, lr, momentum, loss):
             lin.bias.copy_(torch.from_numpy(b.copy()))
         mods += [lin, acts[name]()]
     net = torch.nn.Sequential(*mods)
-    opt = torch_optims[optimizer](net.parameters(), lr, momentum)
+    opt = torch_optims[optimizer](net.parameters(), lr, momentum, wd)
     crit = torch.nn.MSELoss() if loss == "mse" else torch.nn.BCELoss()
     Xt = torch.from_numpy(X)
     out = []
@@ -137,21 +139,26 @@ def test_every_lane_matches_pytorch(font, optimizer, lrs, momentum, loss, out):
            "output_activation": out}
     X = font / font.sum(1, keepdims=True) if out == "softmax" else font
     epochs = 40  # 7 steps an epoch: 280 optimizer steps
-    models, hist = fit_many(cfg, X, overrides=[{"seed": j, "lr": lr} for j, lr in
-                                               enumerate(lrs)],
-                            epochs=epochs, shuffle=False, restore_best=False)
-    for j, lr in enumerate(lrs):
+    wds = [0.0, 0.0, 1e-2]  # the last lane also has weight decay
+    over = [{"seed": j, "lr": lr, "weight_decay": wd} for j, (lr, wd) in
+            enumerate(zip(lrs, wds, strict=True))]
+    models, hist = fit_many(cfg, X, overrides=over, epochs=epochs, shuffle=False,
+                            restore_best=False)
+    for j, (lr, wd) in enumerate(zip(lrs, wds, strict=True)):
         start = Autoencoder(**{k: cfg[k] for k in ("layers", "activation", "output_activation",
                                                    "init", "loss")}, seed=j)
-        losses, weights = _torch_losses(start, X, epochs, 5, optimizer, lr, momentum, loss)
+        losses, weights = _torch_losses(start, X, epochs, 5, optimizer, lr, momentum, loss,
+                                        wd)
         np.testing.assert_allclose(hist[hist.model == j].loss, losses, rtol=1e-9, atol=1e-12)
         for ours, theirs in zip(models[j].weights, weights, strict=True):
             np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-10)
 
 
-def test_reproducible_fit_tracks_the_blas_fit(font):
+@pytest.mark.parametrize("epoch_loss", ["running", "full"])
+def test_reproducible_fit_tracks_the_blas_fit(font, epoch_loss):
     """Same init, shuffles and noise draws as Autoencoder.fit: only rounding differs."""
-    kw = {"epochs": 30, "lr": 2e-3, "input_noise": {"kind": "flip", "level": 0.1}}
+    kw = {"epochs": 30, "lr": 2e-3, "input_noise": {"kind": "flip", "level": 0.1},
+          "epoch_loss": epoch_loss}
     a = Autoencoder(**{k: SMALL[k] for k in ("layers", "activation", "init")}, seed=3)
     b = Autoencoder(**{k: SMALL[k] for k in ("layers", "activation", "init")}, seed=3)
     ha = a.fit(font, **kw)
@@ -261,6 +268,29 @@ def test_fit_many_history_and_metrics(font):
     assert hist.mean_out.notna().sum() == 4  # epochs 3 and 6 of both models
     assert sorted(calls) == [7, 7, 9, 9]
     assert [m.seed for m in models] == [7, 9] and models[0].history is not None
+
+
+def test_interrupt_keeps_what_finished(font):
+    def metric(ae):
+        if len(seen) == 2:
+            raise KeyboardInterrupt  # as if Ctrl-C arrived between two chunks
+        seen.append(1)
+        return 0.0
+
+    seen = []
+    with pytest.raises(KeyboardInterrupt) as info:
+        fit_many(SMALL, font, seeds=[0, 1], epochs=50, metric=metric, metric_every=4)
+    models, histories = info.value.models, info.value.histories
+    assert [len(h) for h in histories] == [8, 8]
+    assert all(m.training["stop_reason"] == "interrupted" for m in models)
+    assert all(np.isfinite(_params(m)).all() for m in models)
+
+
+def test_callback_stops_a_reproducible_fit(font):
+    ae = Autoencoder(**{k: SMALL[k] for k in ("layers", "activation", "init")}, seed=0)
+    hist = fit_reproducible(ae, font, epochs=100, callback=lambda m, h: len(h) >= 6,
+                            callback_every=3)
+    assert len(hist) == 6 and ae.training["stop_reason"] == "callback"
 
 
 @pytest.mark.parametrize("kwargs,match", [

@@ -270,6 +270,17 @@ def test_fit_many_history_and_metrics(font):
     assert [m.seed for m in models] == [7, 9] and models[0].history is not None
 
 
+def test_fit_many_takes_a_params_yaml_architecture(font):
+    import yaml
+
+    with open("params.yaml", encoding="utf-8") as f:
+        cfg = yaml.safe_load(f)["architectures"]["7"]  # bce, Adam with eps 1e-4
+    models, hist = fit_many(cfg, font, seeds=[0, 1], epochs=3)
+    assert [m.training["eps"] for m in models] == [1e-4, 1e-4]
+    assert models[0].loss_name == "bce" and models[0].sizes == [35, 25, 15, 5, 2, 5, 15, 25, 35]
+    assert hist.groupby("model").size().tolist() == [3, 3] and hist.loss.notna().all()
+
+
 def test_interrupt_keeps_what_finished(font):
     def metric(ae):
         if len(seen) == 2:

@@ -1,0 +1,367 @@
+"""Train many same-shaped autoencoders at once, deterministically: one model per SIMD lane.
+
+``fit_many(config, X, seeds=[...])`` trains one model per seed (or per ``overrides`` entry)
+with the kernels of ``nbae.lanes_kernels`` and returns the trained
+:class:`~nbae.model.Autoencoder` objects and one tidy history DataFrame. Every model's weights
+are bit-identical to ``fit_reproducible(Autoencoder(..., seed=s), X, ...)`` -- training alone
+-- and to its weights in any other group, on any x86-64 machine with the same package
+versions: no BLAS, fixed summation orders, own transcendental functions (see
+``nbae.lanes_kernels``). Model ``j`` starts from ``Autoencoder(**config, seed=s_j)``'s initial
+weights and draws its shuffles and input noise from the stream ``Autoencoder.fit`` would use.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+
+from nbae import codes as C
+from nbae.model import (
+    _CHUNK_SECONDS,
+    TrainingDiverged,
+    _check_matrix,
+    _count,
+    _metric_values,
+    _positive,
+)
+
+# Per-model training settings; the others must agree across the models of one call.
+LANE_KEYS = ("lr", "momentum", "betas", "eps", "weight_decay", "restore_best", "patience",
+             "min_delta", "input_noise")
+SHARED_KEYS = ("epochs", "batch_size", "optimizer", "shuffle", "epoch_loss")
+_WIDTHS = (1, 4, 8, 16)  # each width is compiled once (and cached)
+_MAX_WIDTH = {"float64": 8, "float32": 16}  # two AVX2 registers (one AVX-512 register)
+_STOP = {C.STATUS_OK: "completed", C.STATUS_EARLY_STOP: "early_stop",
+         C.STATUS_NONFINITE: "diverged"}
+
+
+def _k():
+    from nbae import lanes_kernels, lanes_train  # compiled/loaded on first use
+
+    return lanes_kernels, lanes_train
+
+
+def _settings(ae, X, Y, epochs=1000, batch_size=5, optimizer="adam", lr=1e-3, shuffle=True,
+              momentum=0.0, betas=(0.9, 0.999), eps=None, weight_decay=0.0, restore_best=True,
+              patience=None, min_delta=0.0, input_noise=None, epoch_loss="running"):
+    """Validated training settings of one model, with Autoencoder.fit's rules and messages."""
+    X = _check_matrix("X", X, ae.input_dim, ae.dtype)
+    Y = ae._targets(X, Y)
+    if Y.shape[0] != X.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} rows but Y has {Y.shape[0]}")
+    opt = C.optimizer_name(optimizer)
+    momentum = _positive("momentum", momentum, allow_zero=True)
+    if momentum >= 1:
+        raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+    if opt != "sgd" and momentum:
+        raise ValueError(f"momentum applies to optimizer 'sgd' only, not {opt!r}")
+    try:
+        b1, b2 = (float(b) for b in betas)
+    except (TypeError, ValueError):
+        raise ValueError(f"betas must be two numbers, got {betas!r}") from None
+    if not (0 <= b1 < 1 and 0 <= b2 < 1):
+        raise ValueError(f"betas must lie in [0, 1), got {betas!r}")
+    if epoch_loss not in ("running", "full"):
+        raise ValueError(f"epoch_loss must be 'running' or 'full', got {epoch_loss!r}")
+    return X, Y, {
+        "epochs": _count("epochs", epochs, 0), "batch_size": _count("batch_size", batch_size, 1),
+        "optimizer": opt, "lr": _positive("lr", lr), "shuffle": bool(shuffle),
+        "momentum": momentum, "betas": [b1, b2],
+        "eps": (1e-10 if opt == "adagrad" else 1e-8) if eps is None else _positive("eps", eps),
+        "weight_decay": _positive("weight_decay", weight_decay, allow_zero=True),
+        "restore_best": bool(restore_best),
+        "patience": None if patience is None else _count("patience", patience, 1),
+        "min_delta": _positive("min_delta", min_delta, allow_zero=True),
+        "input_noise": dict(input_noise) if input_noise else None,
+        "noise": ae._noise_args(input_noise), "epoch_loss": epoch_loss,
+    }
+
+
+def _width(n_models, dtype, group_size):
+    if group_size is not None:
+        if group_size not in _WIDTHS:
+            raise ValueError(f"group_size must be one of {_WIDTHS}, got {group_size!r}")
+        return group_size
+    cap = _MAX_WIDTH[dtype.name]
+    return next(w for w in _WIDTHS if w >= min(n_models, cap))
+
+
+def train_lanes(models, X, Y, settings, metric=None, metric_every=100, callback=None,
+                callback_every=100, progress=None, n_jobs=None, group_size=None):
+    """Train ``models`` (same architecture) in lanes, in place; return their history frames.
+
+    ``settings`` holds one dict from ``_settings`` per model. The shared core of
+    ``fit_many`` and ``fit_reproducible``; fills each model's ``training`` and ``history``.
+    """
+    lk, lt = _k()
+    ae0 = models[0]
+    K = len(models)
+    for key in SHARED_KEYS:
+        if any(s[key] != settings[0][key] for s in settings):
+            raise ValueError(f"{key!r} must be the same for all models trained together")
+    for ae in models:
+        if (ae.sizes, ae.activations, ae.loss_name, ae.dtype, ae.leaky_slope) != (
+                ae0.sizes, ae0.activations, ae0.loss_name, ae0.dtype, ae0.leaky_slope):
+            raise ValueError(f"all models need the same architecture: {ae!r} vs {ae0!r}")
+    metric_every = _count("metric_every", metric_every, 1)
+    callback_every = _count("callback_every", callback_every, 1)
+    s0 = settings[0]
+    epochs, opt = s0["epochs"], s0["optimizer"]
+    dt = ae0.dtype
+    W = _width(K, dt, group_size)
+    G = -(-K // W)
+    n = X.shape[0]
+    batch = min(s0["batch_size"], n)
+    eval_rows = min(n, max(batch, 256)) if s0["epoch_loss"] == "full" else 0
+    cap = max(batch, eval_rows)
+    sizes = ae0.sizes
+    P = ae0.n_params
+    a_off = np.cumsum([0] + [cap * s * W for s in sizes[:-1]]).astype(np.int64)
+    theta = np.zeros((G, P * W), dt)
+    for j, ae in enumerate(models):
+        theta[j // W, j % W::W] = ae._theta
+    grad, s1, s2, final = (np.zeros_like(theta) for _ in range(4))
+    best = theta.copy()
+    hp = np.zeros((G, lk.HP_SIZE, W), dt)
+    # filler lanes (lr 0) get harmless betas and eps, so their zero updates stay finite
+    hp[:, [lk.HP_BETA1, lk.HP_BETA2, lk.HP_EPS], :] = np.array([0.9, 0.999, 1.0])[:, None]
+    perm = np.tile(np.arange(n, dtype=np.int64), (G, W, 1))
+    rng = np.zeros((G, W), np.uint64)
+    noise = np.zeros((G, W), np.int64)
+    nlev, nlo, nhi, mind = (np.zeros((G, W)) for _ in range(4))
+    nhi[:] = 1.0
+    patience = np.zeros((G, W), np.int64)
+    status = np.full((G, W), lk.LANE_PADDING, np.int64)
+    track = np.tile(np.array([np.inf, 0.0, np.inf, 0.0])[:, None], (G, 1, W))
+    for j, (ae, s) in enumerate(zip(models, settings, strict=True)):
+        g, c = divmod(j, W)
+        hp[g, [lk.HP_LR, lk.HP_MOMENTUM, lk.HP_BETA1, lk.HP_BETA2, lk.HP_EPS,
+               lk.HP_WEIGHT_DECAY], c] = (s["lr"], s["momentum"], *s["betas"], s["eps"],
+                                          s["weight_decay"])
+        # the stream Autoencoder.fit would draw for this call: shuffles and noise match it
+        ss = np.random.SeedSequence(ae.seed).spawn(2 + ae._fits)[-1]
+        ae._fits += 1
+        rng[g, c] = ss.generate_state(1, dtype=np.uint64)[0]
+        noise[g, c], nlev[g, c], nlo[g, c], nhi[g, c] = s["noise"]
+        patience[g, c] = s["patience"] or 0
+        mind[g, c] = s["min_delta"]
+        status[g, c] = lk.LANE_RUNNING
+    buf = np.zeros((G, int(a_off[-1]) + cap * sizes[-1] * W), dt)
+    ybuf = np.zeros((G, cap * sizes[-1] * W), dt)
+    d1 = np.zeros((G, cap * max(sizes) * W), dt)
+    d2 = np.zeros_like(d1)
+    losses = np.full((G, epochs, W), np.nan)
+    done_lane = np.zeros((G, W), np.int64)
+    step = np.zeros((G, 1), np.int64)
+    lanes = (0,) * W
+    args = (ae0._sizes, ae0._w_off, ae0._b_off, a_off, ae0._acts, dt.type(ae0.leaky_slope),
+            C.LOSSES[ae0.loss_name], C.OPTIMIZERS[opt])
+    workers = min(G, os.cpu_count() or 1) if n_jobs is None else max(1, min(G, n_jobs))
+    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    metrics = [dict() for _ in range(K)]
+    for ae, s in zip(models, settings, strict=True):
+        ae.training = {k: v for k, v in s.items() if k != "noise"}
+        ae.training.update({"seed": ae.seed, "n_samples": n, "engine": "lanes",
+                            "group_size": W})
+
+    def run_group(g, todo, done):
+        return lt.train_group(
+            theta[g], grad[g], s1[g], s2[g], best[g], final[g], X, Y, *args,
+            hp[g], step[g], batch, todo, s0["shuffle"], perm[g], rng[g], noise[g],
+            nlev[g], nlo[g], nhi[g], buf[g], ybuf[g], d1[g], d2[g], losses[g, done:done + todo],
+            track[g], status[g], done_lane[g], done, patience[g], mind[g], eval_rows, lanes)
+
+    def lane_params(j, which):
+        return which[j // W, j % W::W]
+
+    def put(ae, vec):
+        w = [vec[o:o + a * b].reshape(a, b) for o, a, b in
+             zip(ae._w_off, ae.sizes[:-1], ae.sizes[1:], strict=True)]
+        ae.weights = w
+        ae.biases = [vec[o:o + b] for o, b in zip(ae._b_off, ae.sizes[1:], strict=True)]
+
+    done, chunk, stopped = 0, 1, None
+    t0 = time.perf_counter()
+    bar = _bar(epochs, progress)
+    try:
+        while done < epochs and (status == lk.LANE_RUNNING).any():
+            todo = min(chunk, epochs - done)
+            for every, active in ((metric_every, metric), (callback_every, callback)):
+                if active is not None:
+                    todo = min(todo, every - done % every)
+            tc = time.perf_counter()
+            if pool is None:
+                ran = [run_group(g, todo, done) for g in range(G)]
+            else:
+                ran = list(pool.map(lambda g, t=todo, d=done: run_group(g, t, d), range(G)))
+            elapsed = time.perf_counter() - tc
+            done += max(ran)
+            if bar is not None:
+                bar.update(max(ran))
+            for j, ae in enumerate(models):
+                if status[j // W, j % W] == lk.LANE_RUNNING and metric is not None and (
+                        done % metric_every == 0 or done == epochs):
+                    put(ae, lane_params(j, theta))
+                    metrics[j][done] = _metric_values(metric(ae))
+            if callback is not None and done % callback_every == 0:
+                put(ae0, lane_params(0, theta))
+                if callback(ae0, _frame(losses[0, :, 0], done_lane[0, 0], metrics[0])):
+                    stopped = "callback"
+                    break
+            chunk = int(min(max(1, _CHUNK_SECONDS * max(ran) / max(elapsed, 1e-9)), 1 << 20))
+    except KeyboardInterrupt:
+        stopped = "interrupted"
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)  # let running groups finish
+        if bar is not None:
+            bar.close()
+    seconds = time.perf_counter() - t0
+    frames = []
+    for j, ae in enumerate(models):
+        g, c = divmod(j, W)
+        st = int(status[g, c])
+        ran_j = int(done_lane[g, c])
+        best_epoch = int(track[g, 1, c])
+        restored = (settings[j]["restore_best"] or st == C.STATUS_NONFINITE) and best_epoch > 0
+        src = best if restored or st == C.STATUS_NONFINITE else (
+            final if st == C.STATUS_EARLY_STOP else theta)
+        put(ae, lane_params(j, src))
+        reason = _STOP.get(st, stopped or "completed")
+        if metric is not None and ran_j > 0 and ran_j not in metrics[j] and reason not in (
+                "diverged", "interrupted"):  # after Ctrl-C, stop promptly
+            metrics[j][ran_j] = _metric_values(metric(ae))
+        ae.history = _frame(losses[g, :, c], ran_j, metrics[j])
+        finite = ae.history["loss"].to_numpy()[np.isfinite(ae.history["loss"].to_numpy())]
+        steps = ran_j * math.ceil(n / batch)
+        ae.training.update({
+            "epochs_run": ran_j, "stop_reason": reason, "steps": steps, "seconds": seconds,
+            "steps_per_second": steps / seconds if seconds > 0 else None,
+            "final_loss": float(finite[-1]) if finite.size else None,
+            "best_loss": float(track[g, 0, c]) if best_epoch > 0 else None,
+            "best_epoch": best_epoch or None, "restored_best": bool(restored)})
+        frames.append(ae.history)
+    if stopped == "interrupted":
+        exc = KeyboardInterrupt()
+        exc.models, exc.histories = models, frames
+        raise exc
+    return frames
+
+
+def _frame(losses, done, metrics):
+    from nbae.model import Autoencoder
+
+    return Autoencoder._history(losses, int(done), metrics)
+
+
+def _bar(total, progress):
+    """tqdm progress on stderr; quiet when stderr is not a terminal (or progress=False)."""
+    if progress is False or (progress is None and not sys.stderr.isatty()):
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="epoch", file=sys.stderr, leave=False)
+
+
+def fit_many(config, X, Y=None, seeds=None, overrides=None, metric=None, metric_every=100,
+             progress=None, n_jobs=None, group_size=None, **fit_overrides):
+    """Train one model per seed / override of ``config``; return (models, history).
+
+    config : dict
+        An ``nbae.experiment`` config (model and training keys, e.g. an ``architectures``
+        entry of params.yaml).
+    seeds : list of int, optional
+        One model per seed (the config's own ``seed`` otherwise).
+    overrides : list of dict, optional
+        Per-model changes of the config: model keys ``seed``/``init`` or the training keys
+        in ``LANE_KEYS`` (lr, momentum, betas, eps, weight_decay, restore_best, patience,
+        min_delta, input_noise). With ``seeds`` too, both lists must have the same length.
+    metric : callable(ae) -> dict or float, optional
+        Evaluated on every running model every ``metric_every`` epochs and after the last.
+    progress : bool, optional
+        A tqdm bar (default: only when stderr is a terminal).
+    n_jobs : int, optional
+        Threads running lane groups side by side (default: one per core, at most one per
+        group). Results do not depend on it.
+    group_size : int, optional
+        Lanes per group (1, 4, 8 or 16; default 8 for float64, 16 for float32). Results do
+        not depend on it.
+    **fit_overrides
+        Training keys applied to every model (e.g. ``epochs=500``).
+
+    Returns the trained models (each with ``history`` and ``training`` like
+    ``Autoencoder.fit``; a diverged model holds its best weights and ``training["stop_reason"]
+    == "diverged"``, nothing is raised) and a tidy DataFrame with columns model, seed, epoch,
+    loss and any metric columns. On Ctrl-C the models finish their current chunk, keep their
+    best weights, and a KeyboardInterrupt carrying ``.models`` and ``.histories`` is raised.
+    """
+    from nbae.experiment import FIT_KEYS, check_config, fit_kwargs, model_from_config
+
+    check_config(config)
+    if seeds is not None and isinstance(seeds, (int, np.integer)):
+        raise ValueError(f"seeds must be a list of integers, got {seeds!r}")
+    if seeds is None and overrides is None:
+        seeds = [config.get("seed", 0)]
+    count = len(seeds) if seeds is not None else len(overrides)
+    if seeds is not None and overrides is not None and len(overrides) != count:
+        raise ValueError(f"seeds has {count} entries but overrides has {len(overrides)}")
+    if count == 0:
+        raise ValueError("no models to train: seeds/overrides is empty")
+    unknown = set(fit_overrides) - set(FIT_KEYS)
+    if unknown:
+        raise ValueError(f"unknown training setting(s) {sorted(unknown)}; known: {FIT_KEYS}")
+    models, settings = [], []
+    for j in range(count):
+        over = dict(overrides[j]) if overrides is not None else {}
+        bad = set(over) - set(LANE_KEYS) - {"seed", "init"}
+        if bad:
+            raise ValueError(f"overrides[{j}]: {sorted(bad)} cannot differ between models "
+                             f"trained together; per-model keys: seed, init, "
+                             f"{', '.join(LANE_KEYS)}")
+        if seeds is not None:
+            over["seed"] = seeds[j]
+        cfg = {**config, **over}
+        ae = model_from_config(cfg, where=f"model {j}")
+        kw = {**fit_kwargs(cfg), **fit_overrides}
+        try:
+            X_, Y_, s = _settings(ae, X, Y, **kw)
+        except ValueError as exc:
+            raise ValueError(f"model {j}: {exc}") from None
+        models.append(ae)
+        settings.append(s)
+    frames = train_lanes(models, X_, Y_, settings, metric=metric, metric_every=metric_every,
+                         progress=progress, n_jobs=n_jobs, group_size=group_size)
+    tidy = pd.concat([f.assign(model=j, seed=ae.seed) for j, (f, ae) in
+                      enumerate(zip(frames, models, strict=True))], ignore_index=True)
+    cols = ["model", "seed", "epoch", "loss"]
+    return models, tidy[cols + [c for c in tidy.columns if c not in cols]]
+
+
+def fit_reproducible(ae, X, Y=None, metric=None, metric_every=100, callback=None,
+                     callback_every=100, progress=False, **fit_kwargs) -> pd.DataFrame:
+    """``ae.fit(X, Y, ...)`` with the lanes engine's machine-independent arithmetic (one lane).
+
+    Same arguments, history and side effects as :meth:`Autoencoder.fit` (``training``,
+    ``history``, the per-call random stream), and like it raises TrainingDiverged (best
+    weights kept) and re-raises KeyboardInterrupt. The weights are bit-identical on every
+    x86-64 machine with the same package versions, and to the same model's lane in
+    ``fit_many``; the default ``fit`` (BLAS) stays faster for wide layers.
+    """
+    X, Y, s = _settings(ae, X, Y, **fit_kwargs)
+    (history,) = train_lanes([ae], X, Y, [s], metric=metric, metric_every=metric_every,
+                             callback=callback, callback_every=callback_every,
+                             progress=progress, n_jobs=1, group_size=1)
+    if ae.training["stop_reason"] == "diverged":
+        best = ae.training["best_epoch"]
+        where = (f"weights of epoch {best} (loss {ae.training['best_loss']:.6g}) restored"
+                 if best else "initial weights kept")
+        raise TrainingDiverged(f"loss became NaN/inf in epoch {ae.training['epochs_run']}; "
+                               f"{where}. Lower the learning rate (lr={s['lr']}) or check the "
+                               "data scale")
+    return history

@@ -1,0 +1,379 @@
+"""Numba kernels that train a group of W same-shaped models in lockstep, one model per lane.
+
+Layout
+------
+A group holds ``W`` models ("lanes"). Every per-model quantity has the lane index innermost:
+parameter ``p`` of the single-model flat layout (``nbae.kernels``: ``W_l`` at ``w_off[l]``,
+``b_l`` at ``b_off[l]``) of lane ``k`` sits at ``theta[p * W + k]``; activation ``(b, i)`` of
+layer ``l`` sits at ``buf[a_off[l] + (b * sizes[l] + i) * W + k]`` (``a_off`` already counts
+lanes). So each arithmetic step of the training loop is one vector operation over the lanes.
+
+``W`` is a compile-time constant: it arrives as the length of the tuple ``lanes`` (e.g.
+``(0,) * 8``), so the lane loops have constant trip counts, unroll into whole SIMD registers,
+and each group width gets its own machine code (cached on disk).
+
+Determinism
+-----------
+No BLAS, no fastmath, no reductions across lanes. Every output element is summed in one fixed
+order (ascending fan-in index for A W, ascending batch row for the weight and bias gradients,
+ascending fan-out index for D W^T). Fused multiply-add policy: each step of those dot
+products is one explicit ``llvm.fma`` (correctly rounded whether the CPU has FMA or libm
+emulates it); every other operation is an unfused IEEE operation: Numba compiles without
+fastmath flags, so LLVM never contracts ``a * b + c`` by itself (asserted in tests/test_lanes.py
+on the generated assembly). exp, tanh, sigmoid and log are the project's own polynomial code
+(``nbae.lanes_math``), not libm's. Lanes never mix, so lane ``k`` computes
+exactly the same operations whether ``W`` is 1 or 16: its bits do not depend on the group size
+or on the other lanes. (Gaussian input noise uses ``nbae.kernels.next_normal``, i.e. libm log
+and cos: identical for equal glibc versions.)
+
+A lane that stops (early stop, divergence) is *parked*: its weights at the stop go to
+``final``, its parameters, optimizer state and learning rate become zero, so it goes on
+computing finite zeros in lockstep without ever producing NaNs or slow subnormals.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from nbae.lanes_math import (
+    _JIT,
+    U,
+    _exp_np,
+    _log,
+    _seg,
+    _slp,
+    block_scratch,
+    fma,
+    lane_scratch,
+    sigmoid_lanes,
+    tanh_lanes,
+)
+
+IDENTITY, TANH, SIGMOID, RELU, LEAKY_RELU, SOFTMAX = 0, 1, 2, 3, 4, 5
+MSE, BCE = 0, 1
+SGD, ADAGRAD, ADAM = 0, 1, 2
+NOISE_NONE, NOISE_FLIP, NOISE_GAUSSIAN, NOISE_MASK = 0, 1, 2, 3
+STATUS_OK, STATUS_EARLY_STOP, STATUS_NONFINITE = 0, 1, 2
+LANE_RUNNING, LANE_PADDING = -1, 3  # lane status while training; a filler lane never runs
+
+# Per-lane hyperparameters: rows of ``hp`` (shape (HP_SIZE, W), the parameters' dtype).
+HP_LR, HP_MOMENTUM, HP_BETA1, HP_BETA2, HP_EPS, HP_WEIGHT_DECAY = 0, 1, 2, 3, 4, 5
+HP_SIZE = 6
+
+# ---------------------------------------------------------------------------------------------
+# layer kernels (all on flat per-group arrays, lane index innermost)
+
+
+# Dot products: each output element is one chain of fmas in a fixed order, so its latency
+# (4-5 cycles per fma) cannot be hidden by splitting the sum; instead each loop computes a
+# block of JB independent outputs at once (JB * W accumulators in registers).
+JB = 4
+
+
+@_slp
+@njit(**_JIT)
+def dense_forward(buf, ao, fi, oo, fo, theta, wo, bo, B, lanes):
+    """O = A W + b for all lanes: O[b, j] = fma-chain over i = 0..fi-1 from 0, then + b[j].
+
+    buf : flat activations; ao / oo : offsets of A (B x fi) and O (B x fo), lane-scaled
+    fi, fo : fan-in, fan-out; theta : flat parameters; wo, bo : lane-scaled offsets of W, b
+    B : rows in the batch; lanes : tuple whose length is the group width W
+    """
+    W = len(lanes)
+    acc = block_scratch(lanes, buf)
+    for b in range(B):
+        arow = ao + b * fi * W
+        orow = oo + b * fo * W
+        for j0 in range(0, fo, JB):
+            nj = min(JB, fo - j0)
+            for r in range(JB * W):
+                acc[r] = 0
+            if nj == JB:
+                for i in range(fi):
+                    a = arow + i * W
+                    w = wo + (i * fo + j0) * W
+                    for jj in range(JB):
+                        for k in range(W):
+                            acc[jj * W + k] = fma(buf[U(a + k)], theta[U(w + jj * W + k)],
+                                                  acc[jj * W + k])
+            else:
+                for i in range(fi):
+                    a = arow + i * W
+                    w = wo + (i * fo + j0) * W
+                    for jj in range(nj):
+                        for k in range(W):
+                            acc[jj * W + k] = fma(buf[U(a + k)], theta[U(w + jj * W + k)],
+                                                  acc[jj * W + k])
+            for r in range(nj * W):
+                buf[U(orow + j0 * W + r)] = acc[r] + theta[U(bo + j0 * W + r)]
+
+
+@_slp
+@njit(**_JIT)
+def dense_backward(buf, ao, fi, d, nxt, fo, theta, grad, wo, bo, B, need_da, lanes):
+    """Weight/bias gradients of one layer and, if ``need_da``, dL/dA into ``nxt``.
+
+    buf, ao : activations and the lane-scaled offset of the layer input A (B x fi)
+    d : dL/dZ (B x fo, from offset 0); nxt : receives dL/dA = D W^T (B x fi)
+    theta, grad : parameters and gradient; wo, bo : lane-scaled offsets of W and b
+    B : rows; need_da : compute dL/dA (False for the first layer); lanes : width tuple
+    gW[i, j] sums over b ascending, gb[j] over b ascending, dA[b, i] over j ascending.
+    """
+    W = len(lanes)
+    acc = block_scratch(lanes, buf)
+    for i in range(fi):
+        for j0 in range(0, fo, JB):
+            nj = min(JB, fo - j0)
+            for r in range(JB * W):
+                acc[r] = 0
+            for b in range(B):
+                a = ao + (b * fi + i) * W
+                dd = (b * fo + j0) * W
+                if nj == JB:
+                    for r in range(JB * W):
+                        acc[r] = fma(buf[U(a + r % W)], d[U(dd + r)], acc[r])
+                else:
+                    for r in range(nj * W):
+                        acc[r] = fma(buf[U(a + r % W)], d[U(dd + r)], acc[r])
+            g = wo + (i * fo + j0) * W
+            for r in range(nj * W):
+                grad[U(g + r)] = acc[r]
+    for j in range(fo):
+        for k in range(W):
+            acc[k] = 0
+        for b in range(B):
+            dd = (b * fo + j) * W
+            for k in range(W):
+                acc[k] = acc[k] + d[U(dd + k)]
+        for k in range(W):
+            grad[U(bo + j * W + k)] = acc[k]
+    if not need_da:
+        return
+    for b in range(B):
+        drow = b * fo * W
+        for i0 in range(0, fi, JB):
+            ni = min(JB, fi - i0)
+            for r in range(JB * W):
+                acc[r] = 0
+            if ni == JB:
+                for j in range(fo):
+                    for ii in range(JB):
+                        w = wo + ((i0 + ii) * fo + j) * W
+                        for k in range(W):
+                            acc[ii * W + k] = fma(d[U(drow + j * W + k)], theta[U(w + k)],
+                                                  acc[ii * W + k])
+            else:
+                for j in range(fo):
+                    for ii in range(ni):
+                        w = wo + ((i0 + ii) * fo + j) * W
+                        for k in range(W):
+                            acc[ii * W + k] = fma(d[U(drow + j * W + k)], theta[U(w + k)],
+                                                  acc[ii * W + k])
+            o = (b * fi + i0) * W
+            for r in range(ni * W):
+                nxt[U(o + r)] = acc[r]
+
+
+@_slp
+@njit(**_JIT)
+def activate_lanes(buf, off, B, m, code, slope, lanes):
+    """Apply activation ``code`` in place to the (B, m, W) block at ``buf[off:]``."""
+    W = len(lanes)
+    n = B * m * W
+    if code == IDENTITY:
+        return
+    if code == TANH:
+        tanh_lanes(_seg(buf, off, n))
+    elif code == SIGMOID:
+        sigmoid_lanes(_seg(buf, off, n))
+    elif code == RELU:
+        seg = _seg(buf, off, n)
+        for i in range(n):
+            seg[i] = max(seg[i], 0.0)
+    elif code == LEAKY_RELU:
+        seg = _seg(buf, off, n)
+        for i in range(n):
+            z = seg[i]
+            seg[i] = z if z > 0 else slope * z
+    else:  # softmax over the m outputs of each row and lane, shifted by the row max
+        mx = lane_scratch(lanes, buf)
+        s = lane_scratch(lanes, np.empty(0))  # float64 sums, like nbae.kernels
+        for b in range(B):
+            row = off + b * m * W
+            for k in range(W):
+                mx[k] = buf[U(row + k)]
+                s[k] = 0.0
+            for j in range(1, m):
+                for k in range(W):
+                    mx[k] = max(mx[k], buf[U(row + j * W + k)])
+            for j in range(m):
+                for k in range(W):
+                    e = _exp_np(max(np.float64(buf[U(row + j * W + k)] - mx[k]), -745.0))
+                    buf[U(row + j * W + k)] = e
+                    s[k] += e
+            for j in range(m):
+                for k in range(W):
+                    buf[U(row + j * W + k)] *= 1.0 / s[k]
+
+
+@_slp
+@njit(**_JIT)
+def activation_backward_lanes(buf, off, d, B, m, code, slope, lanes):
+    """Turn dL/dA in ``d`` (B, m, W) into dL/dZ in place, from the outputs at ``buf[off:]``."""
+    W = len(lanes)
+    n = B * m * W
+    if code == IDENTITY:
+        return
+    if code == TANH:
+        for i in range(n):
+            a = buf[U(off + i)]
+            d[i] *= 1.0 - a * a
+    elif code == SIGMOID:
+        for i in range(n):
+            a = buf[U(off + i)]
+            d[i] *= a * (1.0 - a)
+    elif code == RELU:
+        for i in range(n):
+            if buf[U(off + i)] <= 0:
+                d[i] = 0.0
+    elif code == LEAKY_RELU:
+        for i in range(n):
+            if buf[U(off + i)] <= 0:
+                d[i] *= slope
+    else:  # softmax: dL/dz_j = a_j (d_j - sum_i d_i a_i) per row and lane
+        dot = lane_scratch(lanes, np.empty(0))
+        for b in range(B):
+            row = b * m * W
+            for k in range(W):
+                dot[k] = 0.0
+            for j in range(m):
+                for k in range(W):
+                    dot[k] += d[U(row + j * W + k)] * buf[U(off + row + j * W + k)]
+            for j in range(m):
+                for k in range(W):
+                    d[U(row + j * W + k)] = buf[U(off + row + j * W + k)] * (d[U(row + j * W + k)]
+                                                                       - dot[k])
+
+
+@_slp
+@njit(**_JIT)
+def loss_lanes(buf, off, t, d, B, m, code, total, lanes):
+    """Per-lane mean loss of outputs ``buf[off:]`` against targets ``t`` (both (B, m, W)).
+
+    Writes dL/dA into ``d`` and the losses into ``total`` (float64, W); each lane sums its
+    B * m terms in row-major order, as nbae.kernels.loss_and_output_grad does.
+    """
+    W = len(lanes)
+    inv_n = 1.0 / (B * m)
+    tot = lane_scratch(lanes, total)
+    a = lane_scratch(lanes, buf)
+    y = lane_scratch(lanes, buf)
+    for k in range(W):
+        tot[k] = 0.0
+    for r in range(B * m):
+        for k in range(W):
+            a[k] = buf[U(off + r * W + k)]
+            y[k] = t[U(r * W + k)]
+        for k in range(W):
+            if code == MSE:
+                e = a[k] - y[k]
+                tot[k] += e * e
+                y[k] = 2.0 * e * inv_n
+            else:
+                la = max(_log(np.float64(a[k])), -100.0)
+                l1a = max(_log(np.float64(1.0 - a[k])), -100.0)
+                tot[k] -= y[k] * la + (1.0 - y[k]) * l1a
+                y[k] = (a[k] - y[k]) / max(a[k] * (1.0 - a[k]), 1e-12) * inv_n
+        for k in range(W):
+            d[U(r * W + k)] = y[k]
+    for k in range(W):
+        total[k] = tot[k] * inv_n
+
+
+@_slp
+@njit(**_JIT)
+def forward_lanes(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, lanes):
+    """All layers on the B-row batch at ``buf[a_off[0]:]``; offsets w_off/b_off unscaled."""
+    W = len(lanes)
+    for l in range(acts.size):
+        dense_forward(buf, a_off[l], sizes[l], a_off[l + 1], sizes[l + 1], theta,
+                      w_off[l] * W, b_off[l] * W, B, lanes)
+        activate_lanes(buf, a_off[l + 1], B, sizes[l + 1], acts[l], slope, lanes)
+
+
+@_slp
+@njit(**_JIT)
+def backward_lanes(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B, lanes):
+    """Backpropagate dL/dA_L (in ``d1``) through every layer into ``grad``; d1/d2 ping-pong."""
+    W = len(lanes)
+    cur = d1
+    nxt = d2
+    for l in range(acts.size - 1, -1, -1):
+        activation_backward_lanes(buf, a_off[l + 1], cur, B, sizes[l + 1], acts[l], slope,
+                                  lanes)
+        dense_backward(buf, a_off[l], sizes[l], cur, nxt, sizes[l + 1], theta, grad,
+                       w_off[l] * W, b_off[l] * W, B, l > 0, lanes)
+        t = cur
+        cur = nxt
+        nxt = t
+
+
+@_slp
+@njit(**_JIT)
+def optimizer_lanes(theta, grad, s1, s2, opt, hp, t, lanes):
+    """One update of every lane with its own hyperparameters (column k of ``hp``), step ``t``.
+
+    The formulas and their operation order are those of nbae.kernels.optimizer_step
+    (torch.optim semantics); SGD's momentum buffer is used with any momentum (0 included).
+    Each row of W values is loaded, updated and stored in three separate lane loops so that
+    LLVM can turn each into vector instructions (it cannot prove that a store to ``theta``
+    does not alias the next load from ``grad``).
+    """
+    W = len(lanes)
+    P = theta.size // W
+    th = lane_scratch(lanes, theta)
+    g = lane_scratch(lanes, theta)
+    a = lane_scratch(lanes, theta)
+    c = lane_scratch(lanes, theta)
+    lr = lane_scratch(lanes, theta)
+    wd = lane_scratch(lanes, theta)
+    h1 = lane_scratch(lanes, theta)
+    h2 = lane_scratch(lanes, theta)
+    h3 = lane_scratch(lanes, theta)
+    h4 = lane_scratch(lanes, theta)
+    eps = lane_scratch(lanes, theta)
+    for k in range(W):
+        lr[k] = hp[HP_LR, k]
+        wd[k] = hp[HP_WEIGHT_DECAY, k]
+        eps[k] = hp[HP_EPS, k]
+        h1[k] = hp[HP_MOMENTUM, k]
+        if opt == ADAM:  # assignments round to the parameters' dtype, as in nbae.kernels
+            h1[k] = 1.0 - hp[HP_BETA1, k]
+            h2[k] = 1.0 - hp[HP_BETA2, k]
+            h3[k] = hp[HP_LR, k] / (1.0 - np.float64(hp[HP_BETA1, k]) ** t)
+            h4[k] = 1.0 / np.sqrt(1.0 - np.float64(hp[HP_BETA2, k]) ** t)
+            c[k] = hp[HP_BETA2, k]
+    for p in range(P):
+        base = p * W
+        for k in range(W):
+            th[k] = theta[U(base + k)]
+            g[k] = grad[U(base + k)] + wd[k] * th[k]
+            a[k] = s1[U(base + k)]
+        if opt == SGD:
+            for k in range(W):
+                a[k] = h1[k] * a[k] + g[k] if t > 1 else g[k]
+                th[k] = th[k] - lr[k] * a[k]
+        elif opt == ADAGRAD:
+            for k in range(W):
+                a[k] = a[k] + g[k] * g[k]
+                th[k] = th[k] - lr[k] * g[k] / (np.sqrt(a[k]) + eps[k])
+        else:
+            for k in range(W):
+                v = c[k] * s2[U(base + k)] + h2[k] * g[k] * g[k]
+                a[k] = a[k] + h1[k] * (g[k] - a[k])
+                s2[U(base + k)] = v
+                th[k] = th[k] - h3[k] * a[k] / (np.sqrt(v) * h4[k] + eps[k])
+        for k in range(W):
+            s1[U(base + k)] = a[k]
+            theta[U(base + k)] = th[k]

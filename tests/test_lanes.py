@@ -13,11 +13,12 @@ import pytest
 from numba import njit
 
 from nbae import Autoencoder
-from nbae import lanes_kernels as lk
-from nbae import lanes_math as lm
-from nbae.ensemble import fit_many, fit_reproducible
-from nbae.font import font_matrix, read_font
-from nbae.model import TrainingDiverged
+from nbae.data.font import font_matrix, read_font
+from nbae.engine.ensemble import fit_reproducible
+from nbae.engine.lanes import kernels as lk
+from nbae.engine.lanes import math as lm
+from nbae.engine.model import TrainingDiverged
+from nbae.studies.ensemble import fit_many
 
 FONT_NET = {"layers": [35, 25, 15, 5, 2], "activation": "tanh", "output_activation": "sigmoid",
             "init": "xavier", "loss": "mse", "optimizer": "adam", "lr": 1e-3, "batch_size": 5}
@@ -273,7 +274,7 @@ def test_fit_many_history_and_metrics(font):
 def test_fit_many_takes_a_params_yaml_architecture(font):
     import yaml
 
-    with open("params.yaml", encoding="utf-8") as f:
+    with open("config/font.yaml", encoding="utf-8") as f:
         cfg = yaml.safe_load(f)["architectures"]["7"]  # bce, Adam with eps 1e-4
     models, hist = fit_many(cfg, font, seeds=[0, 1], epochs=3)
     assert [m.training["eps"] for m in models] == [1e-4, 1e-4]

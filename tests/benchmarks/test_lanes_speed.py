@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from nbae import Autoencoder
-from nbae.ensemble import fit_many
+from nbae.studies.ensemble import fit_many
 
 LAYERS = [35, 25, 15, 5, 2]
 N, BATCH = 32, 5

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from nbae.kernels import next_normal, next_uniform, shuffle_inplace
-from nbae.lanes_kernels import (
+from nbae.engine.kernels import next_normal, next_uniform, shuffle_inplace
+from nbae.engine.lanes.kernels import (
     HP_LR,
     LANE_PADDING,
     LANE_RUNNING,
@@ -26,7 +26,7 @@ from nbae.lanes_kernels import (
     loss_lanes,
     optimizer_lanes,
 )
-from nbae.lanes_math import _JIT, U, _slp, lane_scratch
+from nbae.engine.lanes.math import _JIT, U, _slp, lane_scratch
 
 
 @_slp

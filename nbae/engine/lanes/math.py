@@ -18,7 +18,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 from numba.np.arrayobj import make_array, populate_array
 
-from nbae.kernels import _f64_from_bits, view1d, view2d
+from nbae.engine.kernels import _f64_from_bits, view1d, view2d
 
 _JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 # Computed indices are cast to unsigned: a signed index costs a negative-wraparound select per

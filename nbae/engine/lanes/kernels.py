@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from nbae.lanes_math import (
+from nbae.engine.lanes.math import (
     _JIT,
     U,
     _exp_np,

@@ -1,7 +1,7 @@
 """What users hand to ``nbae``: training data, config sections, inputs, codes; and outputs.
 
-Shared by the command line and the DVC stages, so "encode the glyph ``k``" or "read codes from
-codes.csv" means the same everywhere. Problems with what the user passed (an unknown glyph, a
+Used by the command line (the stages read their data through :mod:`nbae.data.datasets`, as
+:func:`load_dataset` does here). Problems with what the user passed (an unknown glyph, a
 missing file, the wrong width) raise :class:`InputError` with a one-line message naming the
 file or value; the command line reports those as usage errors. Every file is written through
 :mod:`nbae.fileio`, so no output is ever half-written.
@@ -9,6 +9,7 @@ file or value; the command line reports those as usage errors. Every file is wri
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
@@ -77,18 +78,6 @@ def load_section(path, section: str | None = None) -> dict:
     return dict(node)
 
 
-def parse_int_list(text: str, name: str = "value") -> list[int]:
-    """``"35,20,2"`` -> ``[35, 20, 2]``; raise InputError naming ``name`` otherwise."""
-    try:
-        values = [int(v) for v in str(text).replace(" ", "").split(",") if v != ""]
-    except ValueError:
-        raise InputError(f"{name} must be comma-separated integers like 35,20,2, "
-                         f"got {text!r}") from None
-    if not values or any(v < 1 for v in values):
-        raise InputError(f"{name} must be positive integers like 35,20,2, got {text!r}")
-    return values
-
-
 # ------------------------------------------------------------------------------ datasets
 
 
@@ -100,8 +89,19 @@ def load_dataset(data="font", font_file=DEFAULT_FONT_FILE, font_name: str = "Fon
     if str(data) == "font":
         if not Path(font_file).is_file() and not Path(font_file).is_dir():
             raise InputError(f"{font_file}: no such font file (pass --font-file)")
-        return datasets.font_dataset(font_file, font_name, encoding)
-    return datasets.load_dataset(data)
+        with naming_the_file(font_file):
+            return datasets.font_dataset(font_file, font_name, encoding)
+    with naming_the_file(data):
+        return datasets.load_dataset(data)
+
+
+@contextlib.contextmanager
+def naming_the_file(path):
+    """Re-raise a text-decoding error while reading ``path`` as an InputError naming it."""
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
 # ------------------------------------------------------------------------------ models
@@ -180,7 +180,8 @@ def resolve_inputs(ae, items) -> tuple[np.ndarray, list[str]]:
                 _has_separator(item)):
             raise InputError(f"{item}: no such file")
         if suffix in MATRIX_SUFFIXES:
-            X, names = load_matrix(item, ae.input_dim)
+            with naming_the_file(item):
+                X, names = load_matrix(item, ae.input_dim)
             stem = Path(item).stem
             rows.extend(X)
             labels.extend(names or [f"{stem}[{i}]" for i in range(len(X))])
@@ -236,11 +237,13 @@ def parse_codes(args, latent_dim: int, stdin=None) -> tuple[np.ndarray, list[str
     if len(args) == 1 and (args[0] == "-" or Path(args[0]).suffix.lower() in MATRIX_SUFFIXES):
         src = args[0]
         if src == "-":
-            Z, _, labels = read_table(stdin, name="<stdin>", prefer="z")
+            with naming_the_file("<stdin>"):
+                Z, _, labels = read_table(stdin, name="<stdin>", prefer="z")
         elif src.lower().endswith(".csv"):
             if not Path(src).is_file():
                 raise InputError(f"{src}: no such file")
-            Z, _, labels = read_table(src, prefer="z")
+            with naming_the_file(src):
+                Z, _, labels = read_table(src, prefer="z")
         else:
             Z, labels = load_matrix(src)
         if Z.shape[1] != latent_dim:

@@ -38,23 +38,23 @@ class FiniteFloat(click.FloatRange):
         return rv
 
 
-def parse_int_list(text, name: str = "value") -> list[int]:
+def parse_int_list(text) -> list[int]:
     """``"35,20,2"`` -> ``[35, 20, 2]``: positive integers up to :data:`MAX_WIDTH`."""
     try:
         values = [int(v) for v in str(text).replace(" ", "").split(",") if v != ""]
     except ValueError:
-        raise InputError(f"{name} must be comma-separated integers like 35,20,2, "
-                         f"got {text!r}") from None
+        raise InputError(f"expected comma-separated integers like 35,20,2, got {text!r}") from None
     if not values or any(v < 1 for v in values):
-        raise InputError(f"{name} must be positive integers like 35,20,2, got {text!r}")
-    return check_widths(values, name)
+        raise InputError(f"expected positive integers like 35,20,2, got {text!r}")
+    return check_widths(values)
 
 
-def check_widths(values, name: str) -> list[int]:
-    """Layer widths: each at most :data:`MAX_WIDTH` (an InputError naming ``name`` if not)."""
+def check_widths(values, name: str = "") -> list[int]:
+    """Layer widths: each at most :data:`MAX_WIDTH` (an InputError, naming ``name`` if given)."""
     big = [v for v in values if v > MAX_WIDTH]
     if big:
-        raise InputError(f"{name}: layer width {big[0]:,} is over the limit of {MAX_WIDTH:,}")
+        raise InputError(f"{name + ': ' if name else ''}layer width {big[0]:,} is over the "
+                         f"limit of {MAX_WIDTH:,}")
     return list(values)
 
 
@@ -63,7 +63,7 @@ def layers_option(ctx, param, value):
     if value is None:
         return None
     try:
-        layers = parse_int_list(value, param.opts[0])
+        layers = parse_int_list(value)
     except InputError as exc:
         raise click.BadParameter(str(exc)) from None
     if len(layers) < 2:
@@ -95,19 +95,35 @@ _NUMBER_KEYS = ("lr", "momentum", "weight_decay", "min_delta", "leaky_slope")
 _FLAG_KEYS = ("shuffle", "restore_best")
 
 
-def check_config(cfg: dict, where: str) -> dict:
-    """Types and caps of a ``--params`` section (``where``: ``params.yaml:architectures.7``).
+def check_config(cfg: dict, path, section: str | None) -> dict:
+    """Types and caps of the settings at ``section`` of the params file ``path``.
 
     The model and ``fit`` check values (ranges, known names); this makes sure each setting has
-    the type they expect, so a mistake is reported as that setting, not as a TypeError.
+    the type they expect, so a mistake is reported as that setting of that file (exit 2), not
+    as a TypeError.
     """
+    from nbae.studies.params import ParamsError
+
+    where = section or "@"  # the studies' validators name settings "params WHERE.KEY"
+    try:
+        return _check_config(cfg, where)
+    except ParamsError as exc:
+        msg = str(exc).replace("params @.", "setting ").replace(f"params {where}", "setting "
+                                                                 f"{where}")
+        raise InputError(f"{path}: {msg}") from None
+
+
+def _check_config(cfg: dict, where: str) -> dict:
     from nbae.studies.params import ParamsError, integer, integer_list, model_config, number
 
     cfg = model_config(cfg, where)  # epochs, batch_size, activation, betas
     for key in ("layers", "decoder"):
         if key in cfg and not (key == "decoder" and cfg[key] is None):
             cfg[key] = integer_list(cfg[key], f"{where}.{key}", 1)
-            check_widths(cfg[key], f"params {where}.{key}")
+            try:
+                check_widths(cfg[key])
+            except InputError as exc:
+                raise ParamsError(f"params {where}.{key}: {exc}") from None
     for key in ("epochs", "patience"):
         if cfg.get(key) is not None:
             value = integer(cfg[key], f"{where}.{key}", 1)

@@ -78,12 +78,13 @@ def info(model, as_json):
         rows.append(("images", f"{shape} pixels in [{d['pixel_range'][0]:g}, "
                                f"{d['pixel_range'][1]:g}]"))
     if t:
-        rows.append(("training", f"{t.get('optimizer')} lr={t.get('lr'):g}, batch "
+        rows.append(("training", f"{t.get('optimizer')} lr={_num(t.get('lr'), 'g')}, batch "
                                  f"{t.get('batch_size')}, {t.get('epochs_run')}/{t.get('epochs')} "
-                                 f"epochs ({t.get('stop_reason')}) in {t.get('seconds', 0):.1f} s"))
+                                 f"epochs ({t.get('stop_reason')}) in "
+                                 f"{_num(t.get('seconds', 0), '.1f')} s"))
         if t.get("best_loss") is not None:
-            rows.append(("loss", f"final {t['final_loss']:.6g}, best {t['best_loss']:.6g} at "
-                                 f"epoch {t['best_epoch']}"
+            rows.append(("loss", f"final {_num(t.get('final_loss'), '.6g')}, best "
+                                 f"{_num(t['best_loss'], '.6g')} at epoch {t.get('best_epoch')}"
                                  + (" (restored)" if t.get("restored_best") else "")))
     else:
         rows.append(("training", "none recorded"))
@@ -98,3 +99,14 @@ def info(model, as_json):
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         click.echo(f"{k.ljust(width)}  {v}")
+
+
+def _num(value, spec: str) -> str:
+    """``value`` formatted with ``spec`` if it is a number; as written otherwise.
+
+    The training record of a model file is informational: a value of the wrong type (a null
+    learning rate, a string) is shown, not a reason for a traceback.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return repr(value)
+    return format(value, spec)

@@ -134,7 +134,8 @@ def train(ctx, params_file, section, data, font_file, font_name, encoding, outpu
     except (ValueError, TypeError) as exc:
         if ae.training:  # raised while training: not a settings problem
             raise
-        raise InputError(f"{where}: {' '.join(str(exc).split())}") from None
+        msg = " ".join(str(exc).split())
+        raise InputError(msg if msg.startswith(where) else f"{where}: {msg}") from None
     if interrupted:
         if ae.history is None or len(ae.history) == 0:
             echo_err("interrupted before the first epoch finished; nothing written")
@@ -160,8 +161,8 @@ def _settings(params_file, section, output, history, options):
     cfg, where = {}, "options"
     if section is not None or params_file is not None:
         params_file = params_file or Path("params.yaml")
-        where = f"{params_file}" + (f":{section}" if section else "")
-        cfg = checks.check_config(load_section(params_file, section), where)
+        where = f"{params_file}" + (f" section {section}" if section else "")
+        cfg = checks.check_config(load_section(params_file, section), params_file, section)
         if "layers" not in cfg:
             from nbae.studies.experiment import check_config
 

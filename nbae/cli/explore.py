@@ -36,7 +36,7 @@ def explore(model, output, data, title):
                    -o flowers-explorer.html
     """
     from nbae.cli.checks import check_writable, refuse_overwriting_inputs
-    from nbae.engine.metadata import load_model
+    from nbae.cli.inputs import load_model
     from nbae.explorer import format_bytes, write_explorer
 
     if output.suffix.lower() not in (".html", ".htm"):

@@ -19,10 +19,10 @@ import numpy as np
 
 from nbae import fileio
 from nbae.data.matrices import MATRIX_SUFFIXES, is_number, load_matrix, read_table
+from nbae.engine import metadata
 from nbae.engine.metadata import (  # noqa: F401  (the CLI's vocabulary)
     image_shape,
     is_glyph_model,
-    load_model,
     pixel_range,
     stored_inputs,
 )
@@ -97,14 +97,41 @@ def load_dataset(data="font", font_file=DEFAULT_FONT_FILE, font_name: str = "Fon
 
 @contextlib.contextmanager
 def naming_the_file(path):
-    """Re-raise a text-decoding error while reading ``path`` as an InputError naming it."""
+    """Re-raise a failure while reading ``path`` as an InputError naming it.
+
+    The readers name the file in their own errors; this catches what slips past them (a text
+    file that is not UTF-8, NumPy's complaint about an empty array) so that the message still
+    says which file is at fault.
+    """
     try:
         yield
+    except InputError:
+        raise
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except (ValueError, TypeError, IndexError) as exc:
+        raise InputError(f"{path}: not a usable data file "
+                         f"({' '.join(str(exc).split()) or type(exc).__name__})") from None
 
 
 # ------------------------------------------------------------------------------ models
+
+
+def load_model(path):
+    """The model in ``path``; whatever is wrong with the file is one error naming it.
+
+    The loader reports bad files as ``ModelFileError``; a file it lets through with values of
+    the wrong type (caught later as TypeError, OverflowError, ...) is reported the same way.
+    """
+    from nbae.engine.serialization import ModelFileError
+
+    try:
+        return metadata.load_model(path)
+    except (InputError, ModelFileError, OSError):
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, MemoryError) as exc:
+        raise ModelFileError(f"{path}: not a usable nbae model file ({type(exc).__name__}: "
+                             f"{' '.join(str(exc).split())})") from None
 
 
 # ------------------------------------------------------------------------------ inputs

@@ -104,7 +104,7 @@ def train(ctx, params_file, section, data, font_file, font_name, encoding, outpu
         raise InputError(f"layers {layers} do not fit the data: {ds.name} has {width} values "
                          f"per sample, so the first size must be {width}")
     decoder = cfg.get("decoder") or layers[::-1]
-    checks.check_size(layers + list(decoder)[1:], where)
+    checks.check_size(layers + list(decoder)[1:], "--layers" if options.get("layers") else where)
     low = ds.pixel_range[0]
     if low < 0 and cfg.get("output_activation", "sigmoid") in ("sigmoid", "softmax", "relu"):
         echo_err(f"warning: {ds.name} pixels reach {low} but output activation "
@@ -115,8 +115,13 @@ def train(ctx, params_file, section, data, font_file, font_name, encoding, outpu
 
     try:
         ae = model_from_config(cfg, metadata=ds.model_metadata(), where=where)
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
+        # a zero-epoch fit of a twin runs fit's own checks of every training setting now,
+        # before any message or work, without touching the real model's random streams
+        fit_from_config(model_from_config(cfg, where=where), {**cfg, "epochs": 0}, ds.X[:1],
+                        where=where)
+    except (ValueError, TypeError, OverflowError) as exc:
+        msg = " ".join(str(exc).split())
+        raise InputError(msg if msg.startswith(where) else f"{where}: {msg}") from None
     epochs = int(cfg.get("epochs", 1000))
     tty = sys.stderr.isatty() and not quiet
     fit_opts = {"progress": tty}
@@ -212,17 +217,18 @@ def save_trained(ae, output: Path, history: Path) -> None:
                 ae.save(tmp_model)
                 target = history
                 ae.history.to_csv(tmp_history, index=False)
-                backup = _backup(output)
                 target = output
+                backup = _backup(output)
                 moved = True  # from here on the new model may be in place: undo on failure
             target = history
     except BaseException as exc:
+        note = ""
         if moved:
-            _restore(output, backup)
+            note = _restore(output, backup)
         elif backup is not None:
             with contextlib.suppress(OSError):
                 backup.unlink()
-        kept = "; the previous model and history are unchanged" if backup else ""
+        kept = note or ("; the previous model and history are unchanged" if backup else "")
         if isinstance(exc, KeyboardInterrupt):
             echo_err(f"interrupted while saving: no model or history written{kept}")
             raise click.exceptions.Exit(130) from None
@@ -254,13 +260,32 @@ def _backup(path: Path) -> Path | None:
     return backup
 
 
-def _restore(output: Path, backup: Path | None) -> None:
-    """Put the old model back (or remove the new one if there was none)."""
-    with contextlib.suppress(OSError):
-        if backup is not None:
-            os.replace(backup, output)
-        else:
+def _restore(output: Path, backup: Path | None) -> str:
+    """Put the old model back (or remove a new one that had no predecessor).
+
+    Returns "" when done, else a note for the error message saying where the old model is.
+    """
+    if backup is None:
+        with contextlib.suppress(OSError):
             output.unlink()
+        return ""
+    try:
+        if _same_bytes(output, backup):  # the model's own rename failed: nothing to undo
+            backup.unlink()
+        else:
+            os.replace(backup, output)
+    except OSError:
+        return f"; the previous model is kept in {backup}"
+    return ""
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    import filecmp
+
+    try:
+        return os.path.samefile(a, b) or filecmp.cmp(a, b, shallow=False)
+    except OSError:
+        return False
 
 
 def _log_line(epoch: int, total: int, loss: float) -> None:

@@ -353,6 +353,18 @@ def test_bad_data_files_are_named(model, bad_data, command, name):
     fails_cleanly(bad_data, args, 2, str(path))
 
 
+@pytest.mark.parametrize("content", [
+    b"\xff\xfelayers: [35, 2]\n", b"layers: [35, 2\n", b"- 1\n- 2\n", b"",
+    pytest.param(b"layers: [35, 2]\nlayers: [35, 3]\n", marks=pytest.mark.xfail(
+        strict=True, reason="duplicate YAML keys: nbae.studies.params.load_params accepts them")),
+])
+def test_bad_params_files_are_named(tmp_path, content):
+    params = tmp_path / "p.yaml"
+    params.write_bytes(content)
+    args = ["train", "--params", params, "--font-file", FONT, "-o", tmp_path / "o.npz"]
+    fails_cleanly(tmp_path, args, 2, str(params))
+
+
 def test_non_utf8_stdin_is_named(model, tmp_path):
     fails_cleanly(tmp_path, ["decode", model, "-"], 2, "<stdin>", "UTF-8",
                   input=b"\xff\xfe0,1\n")

@@ -45,18 +45,13 @@ def load_section(path, section: str | None = None) -> dict:
     Path parts match mapping keys as written or as integers (``7`` and ``"7"`` both work) and
     list indices. Without ``section`` the whole file is the section.
     """
-    import yaml
+    from nbae.studies.params import load_params  # the project's one YAML loader
 
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such params file")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
-        raise InputError(f"{where}: not valid YAML ({problem})") from None
+    with naming_the_file(path):
+        data = load_params(path)
     node, walked = data, []
     for part in section.split(".") if section else []:
         here = ".".join(walked) or "the top level"

@@ -458,3 +458,40 @@ def test_no_traceback_in_a_real_process(model, tmp_path):
         assert len(lines) == 1 and lines[0].startswith("Error: ") and fragment in lines[0], (
             args, res.stderr)
         assert snapshot(tmp_path) == before
+
+
+# ------------------------------------------------------------------- odd model metadata
+
+ODD_METADATA = [
+    {"pixel_range": "ab"}, {"pixel_range": [0, 1, 2]}, {"pixel_range": [None, 1]},
+    {"image_shape": ["x", 5]}, {"image_shape": 7}, {"labels": 5},
+    {"train_inputs": "abc"}, {"train_inputs": [[1, "a"]]},
+]
+
+
+@pytest.mark.parametrize("meta", ODD_METADATA, ids=[str(m) for m in ODD_METADATA])
+@pytest.mark.parametrize("command", [["info"], ["encode", "{model}", "k"],
+                                     ["decode", "{model}", "0,0"], ["generate", "{model}"]])
+def test_odd_model_metadata_is_named(model, tmp_path, meta, command):
+    from nbae import Autoencoder
+
+    ae = Autoencoder.load(model)
+    ae.metadata.update(meta)
+    odd = tmp_path / "odd.npz"
+    ae.save(odd)
+    args = [command[0], odd, *command[2:]]
+    fails_cleanly(tmp_path, args, 1, f"{odd}: not a usable nbae model file")
+
+
+@pytest.mark.parametrize("stats", [{"mean": [0, 0], "cov": 5}, {"mean": "a", "cov": 1}, 3,
+                                   {"mean": [0, 0], "cov": [[1e308, 0], [0, 1e308]]}])
+def test_odd_latent_stats_are_named(model, tmp_path, stats):
+    from nbae import Autoencoder
+
+    ae = Autoencoder.load(model)
+    ae.metadata["latent_stats"] = stats
+    odd = tmp_path / "odd.npz"
+    ae.save(odd)
+    res = invoke("generate", odd, "-n", "2", "--scale", "1000")
+    if res.exit_code != 0:  # huge but finite spreads may still decode
+        one_line_error(res, 1, str(odd), "latent_stats")

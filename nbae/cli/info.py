@@ -57,12 +57,25 @@ def info(model, as_json):
       nbae info font.npz --json | python -m json.tool
     """
     from nbae.cli.inputs import load_model
+    from nbae.engine.serialization import ModelFileError
 
     ae = load_model(model)
-    s = _model_summary(model, ae)
+    try:
+        s = _model_summary(model, ae)
+        rows = _rows(s, ae)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ModelFileError(f"{model}: unusable metadata ({type(exc).__name__}: "
+                             f"{' '.join(str(exc).split())})") from None
     if as_json:
         click.echo(json.dumps(s, indent=2, allow_nan=False, default=str))
         return
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        click.echo(f"{k.ljust(width)}  {v}")
+
+
+def _rows(s: dict, ae) -> list[tuple[str, str]]:
+    """The text report: (label, value) rows."""
     t, d, c = s["training"], s["data"], s["config"]
     rows = [
         ("model", s["file"]),
@@ -73,7 +86,8 @@ def info(model, as_json):
     ]
     if d["dataset"]:
         shape = "x".join(map(str, d["image_shape"])) if d["image_shape"] else "?"
-        labels = " ".join(d["labels"]) if d["n_labels"] <= 40 else f"{d['n_labels']} labels"
+        labels = (" ".join(map(str, d["labels"])) if d["n_labels"] <= 40
+                  else f"{d['n_labels']} labels")
         rows.append(("data", f"{d['dataset']}: {labels}"))
         rows.append(("images", f"{shape} pixels in [{d['pixel_range'][0]:g}, "
                                f"{d['pixel_range'][1]:g}]"))
@@ -96,9 +110,7 @@ def info(model, as_json):
             line += (f", wrong pixels max {m['max_pixel_error']} mean "
                      f"{m['mean_pixel_error']:.3g}; over 1: {' '.join(over) if over else 'none'}")
         rows.append(("on train set", line))
-    width = max(len(k) for k, _ in rows)
-    for k, v in rows:
-        click.echo(f"{k.ljust(width)}  {v}")
+    return rows
 
 
 def _num(value, spec: str) -> str:

@@ -116,12 +116,16 @@ def load_model(path):
     """The model in ``path``; whatever is wrong with the file is one error naming it.
 
     The loader reports bad files as ``ModelFileError``; a file it lets through with values of
-    the wrong type (caught later as TypeError, OverflowError, ...) is reported the same way.
+    the wrong type (a TypeError, OverflowError, ... when the metadata the commands use is
+    read) is reported the same way, naming the file.
     """
     from nbae.engine.serialization import ModelFileError
 
     try:
-        return metadata.load_model(path)
+        ae = metadata.load_model(path)
+        # what the commands read from the metadata, read once here where the file is known
+        pixel_range(ae), image_shape(ae), stored_inputs(ae)
+        return ae
     except (InputError, ModelFileError, OSError):
         raise
     except (ValueError, TypeError, KeyError, IndexError, OverflowError, MemoryError) as exc:

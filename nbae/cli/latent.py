@@ -162,17 +162,18 @@ def generate(model, count, seed, scale, output, fmt):
 
     from nbae.cli.inputs import load_model, stored_inputs
     from nbae.engine.latent import nearest, sample_codes
-    from nbae.errors import InputError
+    from nbae.engine.serialization import ModelFileError
 
     check_out(output, IMAGE_OUT, [model])
     ae = load_model(model)
     try:
         Z = sample_codes(ae, count, seed=seed, scale=scale)
-    except (TypeError, OverflowError, np.linalg.LinAlgError) as exc:
-        raise InputError(f"{model}: unusable latent_stats in the model file "
-                         f"({' '.join(str(exc).split())})") from None
+    except (ValueError, TypeError, KeyError, OverflowError, np.linalg.LinAlgError) as exc:
+        raise ModelFileError(f"{model}: cannot sample codes from its latent_stats "
+                             f"({' '.join(str(exc).split())})") from None
     if not np.all(np.isfinite(Z)):
-        raise InputError(f"{model}: latent_stats too large to sample from at --scale {scale:g}")
+        raise ModelFileError(f"{model}: latent_stats too large to sample from at --scale "
+                             f"{scale:g}")
     images = ae.decode(Z)
     labels, train = stored_inputs(ae)
     if train is not None:

@@ -93,6 +93,10 @@ SETTINGS = [  # (YAML line, what the message names)
     ("input_noise: {kind: 3, level: 0.1}", "noise kind"), ("epoch_loss: 3", "epoch_loss"),
     ("data: 3", "data"), ("encoding: [a]", "encoding"), ("encoding: 3", "encoding"),
     ("layres: [35, 2]", "layres"),
+    # absurd sizes: refused before anything is allocated
+    ("epochs: 1000000000000", "epochs"), ("patience: 100000000000000000000", "patience"),
+    ("layers: [35, 1000000000, 2]", "layers"), ("decoder: [2, 1000000000, 35]", "decoder"),
+    ("layers: [35, 100000, 100000, 2]", "parameters"), ("batch_size: -1", "batch_size"),
 ]
 
 

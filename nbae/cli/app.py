@@ -4,8 +4,8 @@ The map: this module is the command group; each command lives in its own module 
 :mod:`~nbae.cli.train`, :mod:`~nbae.cli.latent` (encode, decode, interpolate, generate),
 :mod:`~nbae.cli.denoise`, :mod:`~nbae.cli.info`, :mod:`~nbae.cli.explore` -- over
 :mod:`~nbae.cli.base` (error translation, shared options), :mod:`~nbae.cli.checks` (option
-and config validators, caps, output-path checks) and :mod:`~nbae.cli.inputs` (what users pass:
-data sets, glyphs, codes, images; what commands write).
+and config validators, caps, output-path checks), :mod:`~nbae.cli.inputs` (what users pass:
+data sets, models, glyphs, codes, images) and :mod:`~nbae.cli.outputs` (what commands write).
 
 Data goes to stdout and messages to stderr, so commands pipe (``nbae encode m.npz k h |
 nbae decode m.npz -``). Heavy modules (NumPy kernels, Numba, matplotlib) are imported inside

@@ -118,7 +118,7 @@ def output_option(kinds, default_help):
 def check_out(output, kinds, inputs=()):
     """Suffix of ``output`` (None without one) once it is known writable and not an input."""
     from nbae.cli.checks import check_writable, refuse_overwriting_inputs
-    from nbae.cli.inputs import check_output
+    from nbae.cli.outputs import check_output
 
     if output is None:
         return None
@@ -130,14 +130,8 @@ def check_out(output, kinds, inputs=()):
 
 def show_images(ae, images, titles, output, fmt="auto", png_title=None):
     """Images to a file (by suffix), or to stdout as text art (glyph models) or CSV."""
-    from nbae.cli.inputs import (
-        ascii_grid,
-        image_shape,
-        is_glyph_model,
-        matrix_csv,
-        pixel_range,
-        write_images,
-    )
+    from nbae.cli.inputs import image_shape, is_glyph_model, pixel_range
+    from nbae.cli.outputs import ascii_grid, matrix_csv, write_images
 
     if output is not None:
         write_images(output, images, ae, titles=titles, title=png_title)

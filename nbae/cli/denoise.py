@@ -49,13 +49,13 @@ def denoise(model, inputs, level, kind, seed, output):
 
     from nbae.cli.inputs import (
         InputError,
-        ascii_grid,
         image_shape,
         is_glyph_model,
         load_model,
         pixel_range,
         resolve_inputs,
     )
+    from nbae.cli.outputs import ascii_grid
     from nbae.data.metrics import pixel_errors
     from nbae.data.noise import add_noise
 

@@ -1,23 +1,19 @@
-"""What users hand to ``nbae``: training data, config sections, inputs, codes; and outputs.
+"""What users hand to ``nbae``: training data, config sections, models, inputs, codes.
 
 Used by the command line (the stages read their data through :mod:`nbae.data.datasets`, as
 :func:`load_dataset` does here). Problems with what the user passed (an unknown glyph, a
 missing file, the wrong width) raise :class:`InputError` with a one-line message naming the
-file or value; the command line reports those as usage errors. Every file is written through
-:mod:`nbae.fileio`, so no output is ever half-written.
+file or value; the command line reports those as usage errors.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import re
 from pathlib import Path
 
 import numpy as np
 
-from nbae import fileio
 from nbae.data.matrices import MATRIX_SUFFIXES, is_number, load_matrix, read_table
 from nbae.engine import metadata
 from nbae.engine.metadata import (  # noqa: F401  (the CLI's vocabulary)
@@ -105,8 +101,10 @@ def naming_the_file(path):
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except (ValueError, TypeError, IndexError) as exc:
-        raise InputError(f"{path}: not a usable data file "
-                         f"({' '.join(str(exc).split()) or type(exc).__name__})") from None
+        msg = " ".join(str(exc).split()) or type(exc).__name__
+        if str(path) in msg:  # the reader named the file already (e.g. a FontFormatError)
+            raise InputError(msg) from None
+        raise InputError(f"{path}: not a usable data file ({msg})") from None
 
 
 # ------------------------------------------------------------------------------ models
@@ -154,7 +152,7 @@ def load_image(path, shape, pixel_range=(-1.0, 1.0)) -> np.ndarray:
         with Image.open(path) as im:
             im.load()
             img = im.copy()
-    except (UnidentifiedImageError, OSError) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError) as exc:
         raise InputError(f"{path}: not a readable image ({exc})") from None
     if rows == cols and (low, high) == (-1.0, 1.0):
         try:
@@ -304,95 +302,3 @@ def parse_codes(args, latent_dim: int, stdin=None) -> tuple[np.ndarray, list[str
 def _all_numbers(arg: str) -> bool:
     return all(is_number(v) for r in arg.split(";") for v in r.replace(" ", "").split(",")
                if v != "")
-
-
-# ------------------------------------------------------------------------------ outputs
-
-
-def check_output(path, allowed) -> str:
-    """Suffix of ``path`` (``".png"``...) if in ``allowed``, else an InputError saying which."""
-    suffix = Path(path).suffix.lower()
-    if suffix not in allowed:
-        raise InputError(f"{path}: unsupported output type {suffix or '(none)'!r}; "
-                         f"use {', '.join(allowed)}")
-    return suffix
-
-
-def matrix_csv(M, prefix: str = "z", labels=None) -> str:
-    """CSV text with header ``z0,z1,...`` (and ``label`` when labels are given)."""
-    M = np.atleast_2d(np.asarray(M, dtype=np.float64))
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow([f"{prefix}{j}" for j in range(M.shape[1])] + (["label"] if labels else []))
-    for i, row in enumerate(M):
-        # repr-exact float text: files read back to the same numbers
-        w.writerow([repr(float(v)) for v in row] + ([labels[i]] if labels else []))
-    return buf.getvalue()
-
-
-def write_matrix(path, M, prefix: str = "z", labels=None) -> None:
-    """Write a matrix atomically as ``.csv`` (with header and labels) or ``.npy``."""
-    suffix = check_output(path, (".csv", ".npy"))
-    if suffix == ".npy":
-        fileio.save_npy(path, np.asarray(M))
-    else:
-        fileio.write_text(path, matrix_csv(M, prefix, labels))
-
-
-def write_images(path, images, ae, titles=None, title: str | None = None) -> None:
-    """Write decoded images as a PNG grid (needs an image shape), ``.npy`` or ``.csv``."""
-    suffix = check_output(path, (".png", ".npy", ".csv"))
-    if suffix != ".png":
-        write_matrix(path, images, prefix="x", labels=titles)
-        return
-    shape = image_shape(ae)
-    if shape is None:
-        raise InputError(f"{path}: the model records no image shape; write .npy or .csv")
-    from nbae.figures import plot_image_grid
-
-    plot_image_grid(images, shape, pixel_range(ae), path, titles=titles,
-                    ncols=min(len(images), 10), suptitle=title)
-
-
-def ascii_grid(rows, shape, pixel_range, titles=None, row_labels=None, extra=None,
-               width: int = 79) -> str:
-    """Images drawn as text side by side (``'#'`` above the range midpoint, ``'.'`` below).
-
-    ``rows`` is a list of image rows, each a sequence of flat images (same count per row);
-    ``titles`` head the columns, ``row_labels`` name the rows, and ``extra`` is a list of
-    ``(label, [text per column])`` lines added at the bottom. Columns wrap to ``width``.
-    """
-    from nbae.data.font import render_ascii
-
-    rows = [list(r) for r in rows]
-    n = len(rows[0])
-    drawn = [[render_ascii(img, shape, pixel_range).split("\n") for img in r] for r in rows]
-    extra = extra or []
-    texts = [titles or [""] * n] + [cells for _, cells in extra]
-    colw = [max([shape[1]] + [len(str(t[j])) for t in texts]) for j in range(n)]
-    labels = list(row_labels or []) + [lab for lab, _ in extra]
-    margin = max((len(s) for s in labels), default=0)
-    margin = margin + 2 if margin else 0
-    blocks, start = [], 0
-    while start < n:
-        stop, used = start, margin
-        while stop < n and (stop == start or used + colw[stop] <= width):
-            used += colw[stop] + 2
-            stop += 1
-        cols = range(start, stop)
-        lines = []
-        if titles:
-            lines.append(" " * margin + "  ".join(str(titles[j]).ljust(colw[j]) for j in cols))
-        for r, imgs in enumerate(drawn):
-            for k in range(shape[0]):
-                lab = row_labels[r] if row_labels and k == 0 else ""
-                lines.append(lab.ljust(margin)
-                             + "  ".join(imgs[j][k].ljust(colw[j]) for j in cols))
-            if r < len(drawn) - 1 and row_labels:
-                lines.append("")
-        for lab, cells in extra:
-            lines.append(lab.ljust(margin) + "  ".join(str(cells[j]).ljust(colw[j])
-                                                        for j in cols))
-        blocks.append("\n".join(line.rstrip() for line in lines))
-        start = stop
-    return "\n\n".join(blocks)

@@ -47,7 +47,8 @@ def encode(model, inputs, output):
       nbae encode font.npz glyphs.csv -o codes.npy
       nbae encode flowers.npz daisy.jpg   # centre-cropped, grayscale, resized
     """
-    from nbae.cli.inputs import load_model, matrix_csv, resolve_inputs, write_matrix
+    from nbae.cli.inputs import load_model, resolve_inputs
+    from nbae.cli.outputs import matrix_csv, write_matrix
 
     check_out(output, (".csv", ".npy"), [model, *input_files(inputs)])
     ae = load_model(model)

@@ -435,6 +435,9 @@ def test_usage_errors_are_one_line(model, tmp_path):
     fails_cleanly(tmp_path, ["encode", model, "k", "--bogus"], 2, "--bogus", "-h")
     fails_cleanly(tmp_path, ["interpolate", model, "k"], 2, "B", "-h")
     fails_cleanly(tmp_path, ["decode", model, "0,0", "--format", "gif"], 2, "--format")
+    fails_cleanly(tmp_path, ["trian", "--layers", "35,2"], 2, "No such command 'trian'")
+    fails_cleanly(tmp_path, ["--bogus"], 2, "--bogus")
+    assert invoke().output.startswith("Usage:")  # no command: click's help, as before
 
 
 HOSTILE_SUBPROCESS = [

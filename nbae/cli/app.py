@@ -20,6 +20,7 @@ import click
 from nbae import __version__
 from nbae.cli.base import (  # noqa: F401  (the names nbae.cli.explore and tests use)
     CONTEXT,
+    Group,
     InputUsageError,
     echo_err,
     friendly,
@@ -37,7 +38,7 @@ _friendly, _translate, _echo_err, _check_writable, _same_file = (
     friendly, translate, echo_err, check_writable, same_file)
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(cls=Group, context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", prog_name="nbae")
 def main():
     """Numba-accelerated dense autoencoders: train, encode, decode, explore.
@@ -48,6 +49,9 @@ def main():
       nbae encode font.npz k h
       nbae decode font.npz 0.5,-0.2
       nbae interpolate font.npz k h --steps 7
+
+    Errors are one line: exit status 2 for bad usage or input, 1 for failures while running,
+    130 after Ctrl-C (NBAE_DEBUG=1 shows the traceback of an unexpected error).
     """
 
 

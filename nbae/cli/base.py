@@ -29,6 +29,16 @@ class InputUsageError(click.UsageError):
         click.echo(f"Error: {self.format_message()}", err=True, file=file)
 
 
+# click's own "no arguments: show the help" signal (click >= 8.2) is left as it is
+_KEEP = (InputUsageError,) + tuple(
+    c for c in [getattr(click.exceptions, "NoArgsIsHelpError", None)] if c is not None)
+
+
+def _one_line_usage(exc: click.UsageError, info_name) -> InputUsageError:
+    where = exc.ctx.command_path if exc.ctx is not None else info_name
+    return InputUsageError(f"{_one_line(exc.format_message())} (see '{where} -h')")
+
+
 class Command(click.Command):
     """A click command whose option errors are one line naming the option (exit 2).
 
@@ -39,12 +49,30 @@ class Command(click.Command):
     def make_context(self, info_name, args, parent=None, **extra):
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
-        except InputUsageError:
+        except _KEEP:
             raise
         except click.UsageError as exc:
-            where = exc.ctx.command_path if exc.ctx is not None else info_name
-            raise InputUsageError(f"{_one_line(exc.format_message())} "
-                                  f"(see '{where} -h')") from None
+            raise _one_line_usage(exc, info_name) from None
+
+
+class Group(click.Group):
+    """The command group, with the same one-line errors (an unknown command, a bad option)."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except _KEEP:
+            raise
+        except click.UsageError as exc:
+            raise _one_line_usage(exc, info_name) from None
+
+    def resolve_command(self, ctx, args):
+        try:
+            return super().resolve_command(ctx, args)
+        except _KEEP:
+            raise
+        except click.UsageError as exc:
+            raise _one_line_usage(exc, ctx.info_name) from None
 
 
 def _one_line(text: str) -> str:

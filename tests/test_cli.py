@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from nbae import __version__
-from nbae.cli import app as cli
+from nbae.cli import train as cli_train
 from nbae.cli.app import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -148,7 +148,7 @@ def test_train_interrupt_saves_best_and_exits_130(tmp_path, monkeypatch):
         if len(calls) == 2:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "_log_line", interrupt)
+    monkeypatch.setattr(cli_train, "_log_line", interrupt)
     out = tmp_path / "i.npz"
     res = run("train", "--layers", "35,4,2", "--epochs", "100", "--font-file", FONT, "-o", out,
               code=130)

@@ -1,34 +1,18 @@
 """``nbae explore``: write the interactive latent explorer page of a model.
 
-Registered in the command group by ``nbae.cli`` (``main.add_command(explore)`` at the end of
-that module). This module imports ``nbae.cli`` only when the command runs: importing it at
-the top would be circular, and ``python -m nbae.cli`` would fail to start.
+Registered in the command group by :mod:`nbae.cli.app`.
 """
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import click
 
-# nbae.cli.CONTEXT (not imported: see above)
-CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True, "max_content_width": 100}
+from nbae.cli.base import CONTEXT, Command, InputUsageError, echo_err, friendly
 
 
-def _friendly(fn):
-    """nbae.cli._friendly, looked up when the command runs: one-line errors, no tracebacks."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from nbae.cli.app import _friendly as friendly
-
-        return friendly(fn)(*args, **kwargs)
-
-    return wrapper
-
-
-@click.command(context_settings=CONTEXT)
+@click.command(cls=Command, context_settings=CONTEXT)
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path),
               default=Path("explorer.html"), help="Page to write (.html).")
@@ -37,7 +21,7 @@ def _friendly(fn):
               help="Training inputs whose codes the page shows: a prepared flower set .npz, "
                    "or a .npy/.csv matrix, one sample per row.")
 @click.option("--title", help="Page title [default: 'Latent explorer: ARCHITECTURE'].")
-@_friendly
+@friendly
 def explore(model, output, data, title):
     """Write a self-contained HTML page that decodes MODEL's latent space live.
 
@@ -51,13 +35,14 @@ def explore(model, output, data, title):
       nbae explore models/flowers/model.npz --data data/flowers/prepared/flowers.npz \\
                    -o flowers-explorer.html
     """
-    from nbae.cli.app import InputUsageError, _check_writable, _echo_err
-    from nbae.engine.metadata import load_model
+    from nbae.cli.checks import check_writable, refuse_overwriting_inputs
+    from nbae.cli.inputs import load_model
     from nbae.explorer import format_bytes, write_explorer
 
     if output.suffix.lower() not in (".html", ".htm"):
         raise InputUsageError(f"{output}: explorer pages end in .html")
-    _check_writable(output)
+    check_writable(output)
+    refuse_overwriting_inputs({"--output": output}, [model, data])
     ae = load_model(model)
     try:
         info = write_explorer(ae, output, data=data, title=title)
@@ -65,6 +50,6 @@ def explore(model, output, data, title):
         reason = exc.strerror or " ".join(str(exc).split()) or type(exc).__name__
         raise click.ClickException(f"{output}: cannot write ({reason}); nothing written") \
             from None
-    _echo_err(f"wrote {output} ({format_bytes(info['bytes'])}: {info['layout']} layout, "
+    echo_err(f"wrote {output} ({format_bytes(info['bytes'])}: {info['layout']} layout, "
               f"latent size {info['latent_dim']}, {info['inputs']} training inputs); open it "
               "in a web browser")

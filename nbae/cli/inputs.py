@@ -1,27 +1,24 @@
-"""What users hand to ``nbae``: training data, config sections, inputs, codes; and outputs.
+"""What users hand to ``nbae``: training data, config sections, models, inputs, codes.
 
-Shared by the command line and the DVC stages, so "encode the glyph ``k``" or "read codes from
-codes.csv" means the same everywhere. Problems with what the user passed (an unknown glyph, a
+Used by the command line (the stages read their data through :mod:`nbae.data.datasets`, as
+:func:`load_dataset` does here). Problems with what the user passed (an unknown glyph, a
 missing file, the wrong width) raise :class:`InputError` with a one-line message naming the
-file or value; the command line reports those as usage errors. Every file is written through
-:mod:`nbae.fileio`, so no output is ever half-written.
+file or value; the command line reports those as usage errors.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import contextlib
 import re
 from pathlib import Path
 
 import numpy as np
 
-from nbae import fileio
 from nbae.data.matrices import MATRIX_SUFFIXES, is_number, load_matrix, read_table
+from nbae.engine import metadata
 from nbae.engine.metadata import (  # noqa: F401  (the CLI's vocabulary)
     image_shape,
     is_glyph_model,
-    load_model,
     pixel_range,
     stored_inputs,
 )
@@ -44,18 +41,13 @@ def load_section(path, section: str | None = None) -> dict:
     Path parts match mapping keys as written or as integers (``7`` and ``"7"`` both work) and
     list indices. Without ``section`` the whole file is the section.
     """
-    import yaml
+    from nbae.studies.params import load_params  # the project's one YAML loader
 
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such params file")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
-        raise InputError(f"{where}: not valid YAML ({problem})") from None
+    with naming_the_file(path):
+        data = load_params(path)
     node, walked = data, []
     for part in section.split(".") if section else []:
         here = ".".join(walked) or "the top level"
@@ -77,18 +69,6 @@ def load_section(path, section: str | None = None) -> dict:
     return dict(node)
 
 
-def parse_int_list(text: str, name: str = "value") -> list[int]:
-    """``"35,20,2"`` -> ``[35, 20, 2]``; raise InputError naming ``name`` otherwise."""
-    try:
-        values = [int(v) for v in str(text).replace(" ", "").split(",") if v != ""]
-    except ValueError:
-        raise InputError(f"{name} must be comma-separated integers like 35,20,2, "
-                         f"got {text!r}") from None
-    if not values or any(v < 1 for v in values):
-        raise InputError(f"{name} must be positive integers like 35,20,2, got {text!r}")
-    return values
-
-
 # ------------------------------------------------------------------------------ datasets
 
 
@@ -100,11 +80,55 @@ def load_dataset(data="font", font_file=DEFAULT_FONT_FILE, font_name: str = "Fon
     if str(data) == "font":
         if not Path(font_file).is_file() and not Path(font_file).is_dir():
             raise InputError(f"{font_file}: no such font file (pass --font-file)")
-        return datasets.font_dataset(font_file, font_name, encoding)
-    return datasets.load_dataset(data)
+        with naming_the_file(font_file):
+            return datasets.font_dataset(font_file, font_name, encoding)
+    with naming_the_file(data):
+        return datasets.load_dataset(data)
+
+
+@contextlib.contextmanager
+def naming_the_file(path):
+    """Re-raise a failure while reading ``path`` as an InputError naming it.
+
+    The readers name the file in their own errors; this catches what slips past them (a text
+    file that is not UTF-8, NumPy's complaint about an empty array) so that the message still
+    says which file is at fault.
+    """
+    try:
+        yield
+    except InputError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except (ValueError, TypeError, IndexError) as exc:
+        msg = " ".join(str(exc).split()) or type(exc).__name__
+        if str(path) in msg:  # the reader named the file already (e.g. a FontFormatError)
+            raise InputError(msg) from None
+        raise InputError(f"{path}: not a usable data file ({msg})") from None
 
 
 # ------------------------------------------------------------------------------ models
+
+
+def load_model(path):
+    """The model in ``path``; whatever is wrong with the file is one error naming it.
+
+    The loader reports bad files as ``ModelFileError``; a file it lets through with values of
+    the wrong type (a TypeError, OverflowError, ... when the metadata the commands use is
+    read) is reported the same way, naming the file.
+    """
+    from nbae.engine.serialization import ModelFileError
+
+    try:
+        ae = metadata.load_model(path)
+        # what the commands read from the metadata, read once here where the file is known
+        pixel_range(ae), image_shape(ae), stored_inputs(ae)
+        return ae
+    except (InputError, ModelFileError, OSError):
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, MemoryError) as exc:
+        raise ModelFileError(f"{path}: not a usable nbae model file ({type(exc).__name__}: "
+                             f"{' '.join(str(exc).split())})") from None
 
 
 # ------------------------------------------------------------------------------ inputs
@@ -128,7 +152,7 @@ def load_image(path, shape, pixel_range=(-1.0, 1.0)) -> np.ndarray:
         with Image.open(path) as im:
             im.load()
             img = im.copy()
-    except (UnidentifiedImageError, OSError) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError) as exc:
         raise InputError(f"{path}: not a readable image ({exc})") from None
     if rows == cols and (low, high) == (-1.0, 1.0):
         try:
@@ -180,7 +204,8 @@ def resolve_inputs(ae, items) -> tuple[np.ndarray, list[str]]:
                 _has_separator(item)):
             raise InputError(f"{item}: no such file")
         if suffix in MATRIX_SUFFIXES:
-            X, names = load_matrix(item, ae.input_dim)
+            with naming_the_file(item):
+                X, names = load_matrix(item, ae.input_dim)
             stem = Path(item).stem
             rows.extend(X)
             labels.extend(names or [f"{stem}[{i}]" for i in range(len(X))])
@@ -236,11 +261,13 @@ def parse_codes(args, latent_dim: int, stdin=None) -> tuple[np.ndarray, list[str
     if len(args) == 1 and (args[0] == "-" or Path(args[0]).suffix.lower() in MATRIX_SUFFIXES):
         src = args[0]
         if src == "-":
-            Z, _, labels = read_table(stdin, name="<stdin>", prefer="z")
+            with naming_the_file("<stdin>"):
+                Z, _, labels = read_table(stdin, name="<stdin>", prefer="z")
         elif src.lower().endswith(".csv"):
             if not Path(src).is_file():
                 raise InputError(f"{src}: no such file")
-            Z, _, labels = read_table(src, prefer="z")
+            with naming_the_file(src):
+                Z, _, labels = read_table(src, prefer="z")
         else:
             Z, labels = load_matrix(src)
         if Z.shape[1] != latent_dim:
@@ -275,95 +302,3 @@ def parse_codes(args, latent_dim: int, stdin=None) -> tuple[np.ndarray, list[str
 def _all_numbers(arg: str) -> bool:
     return all(is_number(v) for r in arg.split(";") for v in r.replace(" ", "").split(",")
                if v != "")
-
-
-# ------------------------------------------------------------------------------ outputs
-
-
-def check_output(path, allowed) -> str:
-    """Suffix of ``path`` (``".png"``...) if in ``allowed``, else an InputError saying which."""
-    suffix = Path(path).suffix.lower()
-    if suffix not in allowed:
-        raise InputError(f"{path}: unsupported output type {suffix or '(none)'!r}; "
-                         f"use {', '.join(allowed)}")
-    return suffix
-
-
-def matrix_csv(M, prefix: str = "z", labels=None) -> str:
-    """CSV text with header ``z0,z1,...`` (and ``label`` when labels are given)."""
-    M = np.atleast_2d(np.asarray(M, dtype=np.float64))
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow([f"{prefix}{j}" for j in range(M.shape[1])] + (["label"] if labels else []))
-    for i, row in enumerate(M):
-        # repr-exact float text: files read back to the same numbers
-        w.writerow([repr(float(v)) for v in row] + ([labels[i]] if labels else []))
-    return buf.getvalue()
-
-
-def write_matrix(path, M, prefix: str = "z", labels=None) -> None:
-    """Write a matrix atomically as ``.csv`` (with header and labels) or ``.npy``."""
-    suffix = check_output(path, (".csv", ".npy"))
-    if suffix == ".npy":
-        fileio.save_npy(path, np.asarray(M))
-    else:
-        fileio.write_text(path, matrix_csv(M, prefix, labels))
-
-
-def write_images(path, images, ae, titles=None, title: str | None = None) -> None:
-    """Write decoded images as a PNG grid (needs an image shape), ``.npy`` or ``.csv``."""
-    suffix = check_output(path, (".png", ".npy", ".csv"))
-    if suffix != ".png":
-        write_matrix(path, images, prefix="x", labels=titles)
-        return
-    shape = image_shape(ae)
-    if shape is None:
-        raise InputError(f"{path}: the model records no image shape; write .npy or .csv")
-    from nbae.figures import plot_image_grid
-
-    plot_image_grid(images, shape, pixel_range(ae), path, titles=titles,
-                    ncols=min(len(images), 10), suptitle=title)
-
-
-def ascii_grid(rows, shape, pixel_range, titles=None, row_labels=None, extra=None,
-               width: int = 79) -> str:
-    """Images drawn as text side by side (``'#'`` above the range midpoint, ``'.'`` below).
-
-    ``rows`` is a list of image rows, each a sequence of flat images (same count per row);
-    ``titles`` head the columns, ``row_labels`` name the rows, and ``extra`` is a list of
-    ``(label, [text per column])`` lines added at the bottom. Columns wrap to ``width``.
-    """
-    from nbae.data.font import render_ascii
-
-    rows = [list(r) for r in rows]
-    n = len(rows[0])
-    drawn = [[render_ascii(img, shape, pixel_range).split("\n") for img in r] for r in rows]
-    extra = extra or []
-    texts = [titles or [""] * n] + [cells for _, cells in extra]
-    colw = [max([shape[1]] + [len(str(t[j])) for t in texts]) for j in range(n)]
-    labels = list(row_labels or []) + [lab for lab, _ in extra]
-    margin = max((len(s) for s in labels), default=0)
-    margin = margin + 2 if margin else 0
-    blocks, start = [], 0
-    while start < n:
-        stop, used = start, margin
-        while stop < n and (stop == start or used + colw[stop] <= width):
-            used += colw[stop] + 2
-            stop += 1
-        cols = range(start, stop)
-        lines = []
-        if titles:
-            lines.append(" " * margin + "  ".join(str(titles[j]).ljust(colw[j]) for j in cols))
-        for r, imgs in enumerate(drawn):
-            for k in range(shape[0]):
-                lab = row_labels[r] if row_labels and k == 0 else ""
-                lines.append(lab.ljust(margin)
-                             + "  ".join(imgs[j][k].ljust(colw[j]) for j in cols))
-            if r < len(drawn) - 1 and row_labels:
-                lines.append("")
-        for lab, cells in extra:
-            lines.append(lab.ljust(margin) + "  ".join(str(cells[j]).ljust(colw[j])
-                                                        for j in cols))
-        blocks.append("\n".join(line.rstrip() for line in lines))
-        start = stop
-    return "\n\n".join(blocks)

@@ -18,8 +18,8 @@ PROJECT_FILES = ("dvc.yaml", "params.yaml", ".dvcignore", ".gitignore", "pyproje
 
 
 def run(args, cwd, env, check=True) -> subprocess.CompletedProcess:
-    """Run a command (5 min limit); unless ``check=False`` a failure shows its output."""
-    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    """Run a command (15 min limit); unless ``check=False`` a failure shows its output."""
+    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(map(str, args))} failed ({proc.returncode}):\n"
                              f"{proc.stdout}\n{proc.stderr}")
@@ -38,7 +38,9 @@ def copy_project(work: Path, extra=()) -> None:
     """Copy what the pipeline needs into ``work``: the package, the stages, ``config/``,
     ``data/font.h``, dvc.yaml and params.yaml (and friends), the DVC config and plot
     templates, and the ``extra`` paths (relative to the repository root)."""
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    # Numba's on-disk cache comes along (copy2 keeps the sources' times, which key it), so
+    # the stages load compiled kernels instead of compiling them again
+    ignore = shutil.ignore_patterns("*.pyc")
     for name in ("nbae", "stages", "config"):
         shutil.copytree(ROOT / name, work / name, ignore=ignore)
     for rel in ("data/font.h", *extra):

@@ -40,9 +40,24 @@ def blas_thread_count() -> int | None:
     return threads if threads > 0 else None
 
 
+@contextlib.contextmanager
 def blas_threads():
-    """Context manager limiting the BLAS libraries to :func:`blas_thread_count` threads."""
+    """Limit the BLAS libraries to :func:`blas_thread_count` threads inside the ``with`` block.
+
+    threadpoolctl's ``limit()`` re-reads every library's state and costs ~30-60 us a call, as
+    much as a small ``encode``; this touches only the libraries whose count differs (none in a
+    nested call) and restores exactly those.
+    """
     threads = blas_thread_count()
-    if threads is None:
-        return contextlib.nullcontext()
-    return _blas_libraries().limit(limits=threads)
+    changed = []
+    if threads is not None:
+        for lib in _blas_libraries().lib_controllers:
+            before = lib.num_threads
+            if before != threads:
+                lib.set_num_threads(threads)
+                changed.append((lib, before))
+    try:
+        yield
+    finally:
+        for lib, before in changed:
+            lib.set_num_threads(before)

@@ -154,8 +154,10 @@ class TrainingMixin:
             s.lr, s.momentum, *s.betas, s.eps, s.weight_decay)
         # step: [optimizer steps, finished epochs]
         opt = k.Optimizer(C.OPTIMIZERS[s.optimizer], hp, np.zeros(2, dtype=np.int64))
-        # one independent stream per fit call: refitting continues deterministically
-        ss = np.random.SeedSequence(self.seed).spawn(2 + self._fits)[-1]
+        # one independent stream per fit call: refitting continues deterministically. Child
+        # 1 + k of SeedSequence(seed), i.e. SeedSequence(seed).spawn(2 + k)[-1], without
+        # spawning k children first (that made the k-th fit call O(k))
+        ss = np.random.SeedSequence(self.seed, spawn_key=(1 + self._fits,))
         self._fits += 1
         rng = ss.generate_state(1, dtype=np.uint64)
         sampling = k.Sampling(s.shuffle, np.arange(n, dtype=np.int64), rng, *s.noise)

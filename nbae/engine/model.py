@@ -1,4 +1,7 @@
-"""The Autoencoder API: validation, buffers and the chunked training loop over nbae.engine.kernels.
+"""The Autoencoder class: architecture, parameters, inference, gradients and persistence.
+
+``fit`` lives in :mod:`nbae.engine.training` (mixed in); the compiled code in
+:mod:`nbae.engine.kernels`.
 
 A network is a chain of dense layers ``A_{l+1} = f_l(A_l W_l + b_l)`` whose widths are
 ``sizes = encoder + decoder[1:]``; by default the decoder mirrors the encoder, so

@@ -65,7 +65,21 @@ def gather_rows(src, idx, start, B, dst):
 
 @njit(**JIT)
 def corrupt(A, noise, level, lo, hi, state):
-    """Corrupt a batch in place: flip (x -> lo + hi - x), gaussian (clipped), or mask (x -> lo)."""
+    """Corrupt a batch in place: flip (x -> lo + hi - x), gaussian (clipped), or mask (x -> lo).
+
+    Parameters
+    ----------
+    A : ndarray (B, d)
+        The input batch.
+    noise : int
+        NOISE_FLIP, NOISE_GAUSSIAN or NOISE_MASK (anything else: no change).
+    level : float
+        Flip/mask probability per element, or the Gaussian standard deviation.
+    lo, hi : float
+        Pixel range.
+    state : uint64 ndarray (1,)
+        splitmix64 state, advanced.
+    """
     n, m = A.shape
     for i in range(n):
         for j in range(m):

@@ -170,7 +170,29 @@ def matmul_nt(D, W, out):
 
 @njit(**JIT)
 def forward(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, l0, l1):
-    """Run weight layers ``l0 .. l1-1`` on the ``B``-row batch at ``A_{l0}`` in ``buf``."""
+    """Run weight layers ``l0 .. l1-1`` on the ``B``-row batch at ``A_{l0}`` in ``buf``.
+
+    Parameters
+    ----------
+    theta : ndarray (n_params,)
+        Flat parameters (layout in :mod:`nbae.engine.kernels`).
+    sizes : int64 ndarray (L + 1,)
+        Layer widths, input first.
+    w_off, b_off : int64 ndarray (L,)
+        Offsets of W_l and b_l in ``theta``.
+    a_off : int64 ndarray (L + 1,)
+        Offset of activation A_l in ``buf``.
+    acts : int64 ndarray (L,)
+        Activation code of each weight layer.
+    slope : float
+        Negative-side slope of leaky_relu.
+    buf : ndarray
+        Activation buffer; A_{l0} holds the input, A_{l0+1} .. A_{l1} are written.
+    B : int
+        Rows in the batch.
+    l0, l1 : int
+        First and one-past-last weight layer to run.
+    """
     for l in range(l0, l1):
         fi = sizes[l]
         fo = sizes[l + 1]
@@ -189,7 +211,20 @@ def forward(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, l0, l1):
 def backward(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B):
     """Backpropagate ``dL/dA_L`` (in ``d1``) through every layer; fill ``grad``.
 
-    ``d1`` and ``d2`` are ping-pong buffers of ``cap * max(sizes)`` elements.
+    Parameters
+    ----------
+    theta : ndarray (n_params,)
+        Flat parameters.
+    grad : ndarray (n_params,)
+        Receives dL/dtheta in the same layout.
+    sizes, w_off, b_off, a_off, acts, slope
+        As in :func:`forward`.
+    buf : ndarray
+        Activations A_0 .. A_L of the batch, as :func:`forward` left them.
+    d1, d2 : ndarray (cap * max(sizes),)
+        Ping-pong buffers; ``d1`` holds dL/dA_L on entry and is overwritten.
+    B : int
+        Rows in the batch.
     """
     L = acts.size
     cur = d1

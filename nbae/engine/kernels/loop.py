@@ -120,7 +120,21 @@ track : float64 ndarray (4,)
 @njit(**JIT)
 def loss_and_grad(theta, grad, X, Y, sizes, w_off, b_off, a_off, acts, slope, loss_code,
                   buf, d1, d2):
-    """Mean loss over all rows of ``X`` and its gradient in ``grad`` (one full batch)."""
+    """Mean loss over all rows of ``X`` and its gradient in ``grad`` (one full batch).
+
+    Parameters
+    ----------
+    theta, grad : ndarray (n_params,)
+        Parameters; receives the gradient.
+    X, Y : ndarray (n, sizes[0]), (n, sizes[L])
+        Inputs and targets.
+    sizes, w_off, b_off, a_off, acts, slope
+        Layout, as in :func:`nbae.engine.kernels.layers.forward` (``a_off`` for ``n`` rows).
+    loss_code : int
+        MSE or BCE.
+    buf, d1, d2 : ndarray
+        Activation and backward buffers sized for ``n`` rows.
+    """
     B = X.shape[0]
     L = acts.size
     A0 = view2d(buf, 0, B, sizes[0])
@@ -135,7 +149,21 @@ def loss_and_grad(theta, grad, X, Y, sizes, w_off, b_off, a_off, acts, slope, lo
 
 @njit(**JIT)
 def predict(theta, X, sizes, w_off, b_off, acts, slope, l0, l1, chunk):
-    """Outputs of layers ``l0 .. l1-1`` applied to ``X``, in chunks of ``chunk`` rows."""
+    """Outputs of layers ``l0 .. l1-1`` applied to ``X``, in chunks of ``chunk`` rows.
+
+    Parameters
+    ----------
+    theta : ndarray (n_params,)
+        Parameters.
+    X : ndarray (n, sizes[l0])
+        Inputs of layer ``l0``.
+    sizes, w_off, b_off, acts, slope
+        Layout, as in :func:`nbae.engine.kernels.layers.forward`.
+    l0, l1 : int
+        First and one-past-last weight layer (0, L: the whole network).
+    chunk : int
+        Rows per forward pass (bounds the buffer this allocates).
+    """
     n = X.shape[0]
     out = np.empty((n, sizes[l1]), dtype=theta.dtype)
     widths = sizes[l0:l1 + 1]
@@ -157,7 +185,25 @@ def predict(theta, X, sizes, w_off, b_off, acts, slope, l0, l1, chunk):
 @njit(**JIT)
 def dataset_loss(theta, X, Y, sizes, w_off, b_off, a_off, acts, slope, loss_code, batch, buf,
                  scratch):
-    """Mean loss over all rows of ``X``, forward passes of ``batch`` rows in the given buffers."""
+    """Mean loss over all rows of ``X``, forward passes of ``batch`` rows in the given buffers.
+
+    Parameters
+    ----------
+    theta : ndarray (n_params,)
+        Parameters.
+    X, Y : ndarray (n, sizes[0]), (n, sizes[L])
+        Inputs and targets.
+    sizes, w_off, b_off, a_off, acts, slope
+        Layout, as in :func:`nbae.engine.kernels.layers.forward`.
+    loss_code : int
+        MSE or BCE.
+    batch : int
+        Rows per forward pass (``buf`` and ``scratch`` must hold that many).
+    buf : ndarray
+        Activation buffer.
+    scratch : ndarray (batch * sizes[L],)
+        Receives the (unused) output gradient.
+    """
     n = X.shape[0]
     L = acts.size
     d_in = sizes[0]

@@ -28,6 +28,21 @@ def optimizer_step(theta, grad, s1, s2, opt, hp, t):
               theta -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
     A non-finite parameter shows up as a non-finite loss at the next step (or in the
     caller's check after each call), so the loop carries no test of its own and vectorises.
+
+    Parameters
+    ----------
+    theta : ndarray (n_params,)
+        Parameters, updated in place.
+    grad : ndarray (n_params,)
+        Gradient of the mini-batch loss.
+    s1, s2 : ndarray (n_params,)
+        Optimizer state (momentum / Adagrad sum / Adam moments); ``s2`` is used by Adam only.
+    opt : int
+        SGD, ADAGRAD or ADAM.
+    hp : ndarray (HP_SIZE,)
+        Hyperparameters in theta's dtype, indexed by the HP_* constants.
+    t : int
+        Step number, 1-based (Adam's bias correction, SGD momentum's first step).
     """
     n = theta.size
     lr = hp[HP_LR]

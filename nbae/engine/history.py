@@ -53,3 +53,19 @@ class ProgressBar:
 
     def close(self):
         self._bar.close()
+
+
+def progress_callback(total):
+    """``update(done, loss)`` over a :class:`ProgressBar`; ``update(None, None)`` closes it.
+
+    The calling convention of the former hand-written bar, kept for the VAE and lanes loops.
+    """
+    bar = ProgressBar(total)
+
+    def update(done, loss):
+        if done is None:
+            bar.close()
+        else:
+            bar.update(done, loss)
+
+    return update

@@ -20,13 +20,20 @@ import pandas as pd
 from nbae import __version__
 from nbae.engine import codes as C
 from nbae.engine.blas import blas_threads
-from nbae.engine.checks import as_int_list, check_matrix, positive
+from nbae.engine.checks import as_int_list, check_matrix, count, positive
+from nbae.engine.history import history_frame, metric_values, progress_callback
 from nbae.engine.initializers import init_weight
 from nbae.engine.serialization import load_model, save_model
-from nbae.engine.training import TrainingMixin
-from nbae.errors import TrainingDiverged  # noqa: F401  (importable from here, as before)
+from nbae.engine.training import _CHUNK_SECONDS, TrainingMixin  # noqa: F401  (see below)
+from nbae.errors import TrainingDiverged
 
 _DTYPES = {"float64": np.float64, "float32": np.float32}
+
+# Former private names of this module that the VAE (nbae.engine.vae, vae_train, vae_io) and the
+# lanes ensemble still import from here; new code imports checks/history/training directly.
+__all__ = ["Autoencoder", "TrainingDiverged"]
+_as_int_list, _check_matrix, _count, _positive = as_int_list, check_matrix, count, positive
+_metric_values, _progress = metric_values, progress_callback
 
 
 class Autoencoder(TrainingMixin):
@@ -236,6 +243,8 @@ class Autoencoder(TrainingMixin):
         if self.loss_name == "bce" and (Y.min() < 0 or Y.max() > 1):
             raise ValueError("loss 'bce' needs targets in [0, 1]; rescale Y or use loss 'mse'")
         return Y
+
+    _history = staticmethod(history_frame)  # (losses, done, metrics) -> DataFrame
 
     @staticmethod
     def _kernels():

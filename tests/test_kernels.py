@@ -116,3 +116,43 @@ def test_views_share_memory_and_outlive_their_source():
     flat = np.zeros(12)
     write(flat)  # writes go through to the source
     assert flat[11] == 7.0 and flat.sum() == 7.0
+
+
+def test_adam_float32_step_is_float32_arithmetic():
+    # per-step scalars are computed in float64 and cast once to the parameters' type; the
+    # update loop itself runs in float32: bit for bit the same as NumPy float32 arithmetic
+    rng = np.random.default_rng(4)
+    f32 = np.float32
+    theta = rng.normal(size=64).astype(f32)
+    s1, s2 = np.zeros(64, f32), np.zeros(64, f32)
+    hp = np.zeros(k.HP_SIZE, dtype=f32)
+    hp[[k.HP_LR, k.HP_BETA1, k.HP_BETA2, k.HP_EPS, k.HP_WEIGHT_DECAY]] = 0.01, 0.9, 0.999, \
+        1e-8, 1e-3
+    lr, b1, b2, eps, wd = (hp[i] for i in (k.HP_LR, k.HP_BETA1, k.HP_BETA2, k.HP_EPS,
+                                           k.HP_WEIGHT_DECAY))
+    th, m, v = theta.copy(), s1.copy(), s2.copy()
+    for t in range(1, 4):
+        g = rng.normal(size=64).astype(f32)
+        k.optimizer_step(theta, g, s1, s2, k.ADAM, hp, t)
+        omb1, omb2 = f32(1.0 - np.float64(b1)), f32(1.0 - np.float64(b2))
+        step = f32(np.float64(lr) / (1.0 - np.float64(b1) ** t))
+        inv_bc2 = f32(1.0 / np.sqrt(1.0 - np.float64(b2) ** t))
+        gg = g + wd * th
+        m = m + omb1 * (gg - m)
+        v = b2 * v + omb2 * gg * gg
+        th = th - step * m / (np.sqrt(v) * inv_bc2 + eps)
+        assert th.dtype == np.float32
+    np.testing.assert_array_equal(theta, th)
+    np.testing.assert_array_equal(s1, m)
+    np.testing.assert_array_equal(s2, v)
+
+
+def test_kernel_names_stay_importable():
+    # other engines import these by name from nbae.engine.kernels
+    for name in ("view2d", "view1d", "tanh_inplace", "sigmoid_inplace", "_exp_nonpositive",
+                 "activate", "activation_backward", "loss_and_output_grad", "forward",
+                 "backward", "optimizer_step", "gather_rows", "corrupt", "shuffle_inplace",
+                 "next_uniform", "next_normal", "predict", "dataset_loss", "loss_and_grad",
+                 "train_epochs", "IDENTITY", "SOFTMAX", "MSE", "BCE", "SGD", "ADAM",
+                 "NOISE_MASK", "STATUS_NONFINITE", "HP_LR", "HP_SIZE"):
+        assert hasattr(k, name), name

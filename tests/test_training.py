@@ -201,3 +201,91 @@ def test_refit_after_load_continues_like_the_original(tmp_path):
     ae.fit(X, epochs=20, batch_size=3)
     copy.fit(X, epochs=20, batch_size=3)
     np.testing.assert_array_equal(copy.get_params(), ae.get_params())
+
+
+def _blas_counts():
+    from threadpoolctl import threadpool_info
+
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+
+@pytest.mark.parametrize("env,inside", [(None, 1), ("1", 1), ("0", 2), ("many", 2)])
+def test_blas_threads_limited_only_inside_kernel_calls(monkeypatch, env, inside):
+    from threadpoolctl import threadpool_limits
+
+    from nbae.engine import kernels
+
+    if env is None:
+        monkeypatch.delenv("NBAE_BLAS_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("NBAE_BLAS_THREADS", env)
+    seen = {}
+
+    def spy(name):
+        original = getattr(kernels, name)
+
+        def wrapper(*args):
+            seen.setdefault(name, []).append(_blas_counts())
+            return original(*args)
+        monkeypatch.setattr(kernels, name, wrapper)
+
+    for name in ("train_epochs", "predict", "loss_and_grad"):
+        spy(name)
+    X = _glyph_like()
+    ae = Autoencoder([10, 6, 2], seed=0)
+    outside = []
+    with threadpool_limits(2, user_api="blas"):
+        ae.fit(X, epochs=3, callback=lambda m, h: outside.append(_blas_counts()),
+               callback_every=1)
+        ae.encode(X)
+        ae.gradients(X)
+        after = _blas_counts()
+    assert after and set(after) == {2}
+    assert outside and all(set(c) == {2} for c in outside)  # callbacks run unrestricted
+    assert sorted(seen) == ["loss_and_grad", "predict", "train_epochs"]
+    assert all(set(c) == {inside} for calls in seen.values() for c in calls)
+
+
+def test_importing_the_kernels_leaves_blas_threads_alone():
+    import subprocess
+    import sys
+
+    code = ("from threadpoolctl import threadpool_info, threadpool_limits\n"
+            "import scipy.linalg.cython_blas\n"
+            "threadpool_limits(2, user_api='blas')\n"
+            "import nbae.engine.kernels\n"
+            "print(sorted({i['num_threads'] for i in threadpool_info()"
+            " if i['user_api'] == 'blas'}))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[2]"
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch, capsys):
+    import io
+    import sys
+
+    X = _glyph_like()
+    Autoencoder([10, 6, 2]).fit(X, epochs=5, progress=True)
+    assert capsys.readouterr().err == ""  # pytest's stderr is no terminal: silent
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    term = Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    Autoencoder([10, 6, 2]).fit(X, epochs=5, progress=True)
+    text = term.getvalue()
+    assert "5/5" in text and "epoch" in text and "loss" in text
+
+
+def test_per_call_stream_is_the_spawned_child():
+    # fit() builds the k-th call's stream as SeedSequence(seed, spawn_key=(1 + k,)); results
+    # depend on that being exactly SeedSequence(seed).spawn(2 + k)[-1]
+    for seed in (0, 5, 2**40 + 3):
+        for k in (0, 1, 9):
+            a = np.random.SeedSequence(seed).spawn(2 + k)[-1]
+            b = np.random.SeedSequence(seed, spawn_key=(1 + k,))
+            assert np.array_equal(a.generate_state(2, dtype=np.uint64),
+                                  b.generate_state(2, dtype=np.uint64))

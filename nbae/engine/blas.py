@@ -1,41 +1,63 @@
-"""Pin the BLAS behind Numba's ``np.dot`` to one thread.
+"""Run the compiled kernels with one BLAS thread, scoped to the kernel calls (threadpoolctl).
 
-Numba calls SciPy's bundled OpenBLAS. Its threads help large products, but nbae's products are
-small (a batch of 5-20 rows): measured here, a 20x1024 @ 1024x512 float32 product took 3.2 ms
-with OpenBLAS's two threads on a busy 2-core machine and 0.37 ms on one. nbae therefore asks
-SciPy's OpenBLAS for one thread when its kernels load; set ``NBAE_BLAS_THREADS`` to change it.
-NumPy's own OpenBLAS (a separate library) is left alone.
+Numba's ``np.dot`` calls SciPy's bundled OpenBLAS. Its threads help large products, but nbae's
+products are small (a batch of 5-20 rows): measured here, a 20x1024 @ 1024x512 float32 product
+took 3.2 ms with OpenBLAS's two threads on a busy 2-core machine and 0.37 ms on one. Training and
+prediction therefore run inside :func:`blas_threads`, which lowers the BLAS thread count for the
+duration of the call and restores it afterwards; nothing changes at import time and user code
+between calls (metrics, callbacks) keeps its own setting. ``NBAE_BLAS_THREADS`` sets the count
+(default 1; ``0`` or a non-integer leaves the libraries alone).
 """
 
 from __future__ import annotations
 
-import ctypes
-import glob
+import contextlib
 import os
 
+_controller = None
 
-def limit_scipy_blas_threads() -> int | None:
-    """Set SciPy's OpenBLAS thread count; return the count set, or None if not found."""
+
+def _blas_libraries():
+    """threadpoolctl's view of the loaded BLAS libraries, built once (a scan costs ~2 ms)."""
+    global _controller
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        try:  # the library Numba's np.dot calls: make sure it is loaded before the scan
+            from scipy.linalg import cython_blas  # noqa: F401
+        except ImportError:
+            pass
+        _controller = ThreadpoolController().select(user_api="blas")
+    return _controller
+
+
+def blas_thread_count() -> int | None:
+    """The thread count the kernels run with, from ``NBAE_BLAS_THREADS`` (None: no limit)."""
     try:
         threads = int(os.environ.get("NBAE_BLAS_THREADS", "1"))
     except ValueError:
-        threads = 1
-    try:
-        import scipy
-        from scipy.linalg import cython_blas  # noqa: F401  (loads the library)
-    except ImportError:
         return None
-    libdir = os.path.join(os.path.dirname(os.path.dirname(scipy.__file__)), "scipy.libs")
-    done = None
-    for path in glob.glob(os.path.join(libdir, "*openblas*.so*")):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for symbol in ("scipy_openblas_set_num_threads", "openblas_set_num_threads"):
-            setter = getattr(lib, symbol, None)
-            if setter is not None:
-                setter(threads)
-                done = threads
-                break
-    return done
+    return threads if threads > 0 else None
+
+
+@contextlib.contextmanager
+def blas_threads():
+    """Limit the BLAS libraries to :func:`blas_thread_count` threads inside the ``with`` block.
+
+    threadpoolctl's ``limit()`` re-reads every library's state and costs ~30-60 us a call, as
+    much as a small ``encode``; this touches only the libraries whose count differs (none in a
+    nested call) and restores exactly those.
+    """
+    threads = blas_thread_count()
+    changed = []
+    if threads is not None:
+        for lib in _blas_libraries().lib_controllers:
+            before = lib.num_threads
+            if before != threads:
+                lib.set_num_threads(threads)
+                changed.append((lib, before))
+    try:
+        yield
+    finally:
+        for lib, before in changed:
+            lib.set_num_threads(before)

@@ -24,6 +24,16 @@ OPTIMIZERS = {"sgd": 0, "adagrad": 1, "adam": 2}
 NOISE_KINDS = {"none": 0, "flip": 1, "gaussian": 2, "mask": 3}
 INITS = ("scaled-uniform", "xavier", "xavier-normal", "he", "he-uniform")
 
+# The same codes by name, for the kernels: Numba freezes module-level integers into the machine
+# code as constants. (Cached kernels are keyed on their own source files: after changing a code
+# here, clear nbae/engine/kernels/__pycache__.)
+IDENTITY, TANH, SIGMOID, RELU, LEAKY_RELU, SOFTMAX = (
+    ACTIVATIONS[a] for a in ("identity", "tanh", "sigmoid", "relu", "leaky_relu", "softmax"))
+MSE, BCE = LOSSES["mse"], LOSSES["bce"]
+SGD, ADAGRAD, ADAM = OPTIMIZERS["sgd"], OPTIMIZERS["adagrad"], OPTIMIZERS["adam"]
+NOISE_NONE, NOISE_FLIP, NOISE_GAUSSIAN, NOISE_MASK = (
+    NOISE_KINDS[k] for k in ("none", "flip", "gaussian", "mask"))
+
 # Kernel status codes returned by the training loop.
 STATUS_OK = 0
 STATUS_EARLY_STOP = 1

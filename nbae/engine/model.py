@@ -1,4 +1,7 @@
-"""The Autoencoder API: validation, buffers and the chunked training loop over nbae.engine.kernels.
+"""The Autoencoder class: architecture, parameters, inference, gradients and persistence.
+
+``fit`` lives in :mod:`nbae.engine.training` (mixed in); the compiled code in
+:mod:`nbae.engine.kernels`.
 
 A network is a chain of dense layers ``A_{l+1} = f_l(A_l W_l + b_l)`` whose widths are
 ``sizes = encoder + decoder[1:]``; by default the decoder mirrors the encoder, so
@@ -9,80 +12,31 @@ A network is a chain of dense layers ``A_{l+1} = f_l(A_l W_l + b_l)`` whose widt
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
 from nbae import __version__
 from nbae.engine import codes as C
+from nbae.engine.blas import blas_threads
+from nbae.engine.checks import as_int_list, check_matrix, count, positive
+from nbae.engine.history import history_frame, metric_values, progress_callback
 from nbae.engine.initializers import init_weight
 from nbae.engine.serialization import load_model, save_model
+from nbae.engine.training import _CHUNK_SECONDS, TrainingMixin  # noqa: F401  (see below)
 from nbae.errors import TrainingDiverged
 
 _DTYPES = {"float64": np.float64, "float32": np.float32}
-# Aim for kernel calls of about this many seconds between returns to Python: short enough
-# for a responsive Ctrl-C and progress, long enough that call overhead is invisible.
-_CHUNK_SECONDS = 0.25
+
+# Former private names of this module that the VAE (nbae.engine.vae, vae_train, vae_io) and the
+# lanes ensemble still import from here; new code imports checks/history/training directly.
+__all__ = ["Autoencoder", "TrainingDiverged"]
+_as_int_list, _check_matrix, _count, _positive = as_int_list, check_matrix, count, positive
+_metric_values, _progress = metric_values, progress_callback
 
 
-def _kernels():
-    from nbae.engine import (
-        kernels,  # imported on first use: compiling/loading Numba code is not free
-    )
-
-    return kernels
-
-
-def _as_int_list(name, values, minimum=1):
-    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
-        raise ValueError(f"{name} must be a list of integers, got {values!r}")
-    out = []
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
-            raise ValueError(f"{name} must hold integers >= {minimum}, got {list(values)!r}")
-        out.append(int(v))
-    return out
-
-
-def _check_matrix(name, X, width, dtype):
-    X = np.asarray(X)
-    if X.ndim == 1 and width is not None and X.size == width:
-        X = X[None, :]
-    if X.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array (samples x features), got shape {X.shape}")
-    if X.shape[0] == 0:
-        raise ValueError(f"{name} is empty")
-    if width is not None and X.shape[1] != width:
-        raise ValueError(f"{name} has {X.shape[1]} columns but the model expects {width}")
-    if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
-        raise ValueError(f"{name} must be real numbers, got dtype {X.dtype}")
-    X = np.ascontiguousarray(X, dtype=dtype)
-    if not np.all(np.isfinite(X)):
-        bad = np.argwhere(~np.isfinite(X))[0]
-        raise ValueError(f"{name} holds non-finite values (first at row {bad[0]}, "
-                         f"column {bad[1]})")
-    return X
-
-
-def _positive(name, value, allow_zero=False):
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
-    return v
-
-
-def _count(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-class Autoencoder:
+class Autoencoder(TrainingMixin):
     """A dense autoencoder whose training loop runs in Numba.
 
     Parameters
@@ -114,10 +68,10 @@ class Autoencoder:
     def __init__(self, layers, activation="tanh", latent_activation="identity",
                  output_activation="sigmoid", decoder=None, loss="mse", init="scaled-uniform",
                  leaky_slope=0.2, seed=0, dtype="float64", metadata=None):
-        enc = _as_int_list("layers", layers)
+        enc = as_int_list("layers", layers)
         if len(enc) < 2:
             raise ValueError(f"layers needs at least an input and a latent size, got {enc!r}")
-        dec = enc[::-1] if decoder is None else _as_int_list("decoder", decoder)
+        dec = enc[::-1] if decoder is None else as_int_list("decoder", decoder)
         if len(dec) < 2 or dec[0] != enc[-1]:
             raise ValueError(f"decoder must run from the latent size {enc[-1]} to the output, "
                              f"e.g. [{enc[-1]}, ..., {enc[0]}]; got {dec!r}")
@@ -134,7 +88,7 @@ class Autoencoder:
             raise ValueError("loss 'bce' needs outputs in (0, 1): use output_activation "
                              f"'sigmoid' or 'softmax', not {self.activations[-1]!r}")
         self.init = C.init_name(init)
-        self.leaky_slope = _positive("leaky_slope", leaky_slope, allow_zero=True)
+        self.leaky_slope = positive("leaky_slope", leaky_slope, allow_zero=True)
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
         self.seed = int(seed)
@@ -255,10 +209,11 @@ class Autoencoder:
     # -- inference -----------------------------------------------------------------------------
 
     def _predict(self, X, l0, l1, name):
-        X = _check_matrix(name, X, self.sizes[l0], self.dtype)
-        k = _kernels()
-        return k.predict(self._theta, X, self._sizes, self._w_off, self._b_off, self._acts,
-                         self.dtype.type(self.leaky_slope), l0, l1, 256)
+        X = check_matrix(name, X, self.sizes[l0], self.dtype)
+        k = self._kernels()
+        with blas_threads():
+            return k.predict(self._theta, X, self._sizes, self._w_off, self._b_off, self._acts,
+                             self.dtype.type(self.leaky_slope), l0, l1, 256)
 
     def encode(self, X) -> np.ndarray:
         """Latent codes of the rows of ``X``."""
@@ -278,16 +233,30 @@ class Autoencoder:
         """Mean loss of the reconstructions of ``X`` against ``Y`` (default ``X``)."""
         out = self.reconstruct(X)
         Y = self._targets(X, Y)
-        k = _kernels()
+        k = self._kernels()
         return float(k.loss_value(out, Y, C.LOSSES[self.loss_name]))
 
     def _targets(self, X, Y):
         if Y is None:
             Y = X
-        Y = _check_matrix("Y", Y, self.output_dim, self.dtype)
+        Y = check_matrix("Y", Y, self.output_dim, self.dtype)
         if self.loss_name == "bce" and (Y.min() < 0 or Y.max() > 1):
             raise ValueError("loss 'bce' needs targets in [0, 1]; rescale Y or use loss 'mse'")
         return Y
+
+    _history = staticmethod(history_frame)  # (losses, done, metrics) -> DataFrame
+
+    @staticmethod
+    def _kernels():
+        from nbae.engine import kernels  # on first use: loading Numba code is not free
+
+        return kernels
+
+    def _network(self):
+        """The layout and loss as the kernels' ``Network`` tuple."""
+        return self._kernels().Network(self._sizes, self._w_off, self._b_off, self._acts,
+                                       self.dtype.type(self.leaky_slope),
+                                       C.LOSSES[self.loss_name])
 
     def _buffers(self, cap):
         sizes = self.sizes
@@ -306,16 +275,18 @@ class Autoencoder:
 
         One full batch through the same kernels training uses; for checks and research.
         """
-        X = _check_matrix("X", X, self.input_dim, self.dtype)
+        X = check_matrix("X", X, self.input_dim, self.dtype)
         Y = self._targets(X, Y)
         if Y.shape[0] != X.shape[0]:
             raise ValueError(f"X has {X.shape[0]} rows but Y has {Y.shape[0]}")
-        k = _kernels()
+        k = self._kernels()
         a_off, buf, d1, d2 = self._buffers(X.shape[0])
         grad = np.zeros_like(self._theta)
-        loss = k.loss_and_grad(self._theta, grad, X, Y, self._sizes, self._w_off, self._b_off,
-                               a_off, self._acts, self.dtype.type(self.leaky_slope),
-                               C.LOSSES[self.loss_name], buf, d1, d2)
+        with blas_threads():
+            loss = k.loss_and_grad(self._theta, grad, X, Y, self._sizes, self._w_off,
+                                   self._b_off, a_off, self._acts,
+                                   self.dtype.type(self.leaky_slope), C.LOSSES[self.loss_name],
+                                   buf, d1, d2)
         s = self.sizes
         gW = [grad[o:o + s[l] * s[l + 1]].reshape(s[l], s[l + 1]) for l, o in
               enumerate(self._w_off)]
@@ -358,180 +329,14 @@ class Autoencoder:
         parameter becomes NaN/inf. On KeyboardInterrupt the best weights are restored, the
         history so far is kept in ``self.history`` and the interrupt is re-raised.
         """
-        X = _check_matrix("X", X, self.input_dim, self.dtype)
-        Y = self._targets(X, Y)
-        if Y.shape[0] != X.shape[0]:
-            raise ValueError(f"X has {X.shape[0]} rows but Y has {Y.shape[0]}")
-        epochs = _count("epochs", epochs, 0)
-        batch_size = _count("batch_size", batch_size, 1)
-        opt = C.optimizer_name(optimizer)
-        lr = _positive("lr", lr)
-        momentum = _positive("momentum", momentum, allow_zero=True)
-        if momentum >= 1:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
-        if opt != "sgd" and momentum:
-            raise ValueError(f"momentum applies to optimizer 'sgd' only, not {opt!r}")
-        try:
-            b1, b2 = (float(b) for b in betas)
-        except (TypeError, ValueError):
-            raise ValueError(f"betas must be two numbers, got {betas!r}") from None
-        if not (0 <= b1 < 1 and 0 <= b2 < 1):
-            raise ValueError(f"betas must lie in [0, 1), got {betas!r}")
-        eps = (1e-10 if opt == "adagrad" else 1e-8) if eps is None else _positive("eps", eps)
-        weight_decay = _positive("weight_decay", weight_decay, allow_zero=True)
-        patience = 0 if patience is None else _count("patience", patience, 1)
-        min_delta = _positive("min_delta", min_delta, allow_zero=True)
-        metric_every = _count("metric_every", metric_every, 1)
-        callback_every = _count("callback_every", callback_every, 1)
-        noise_code, noise_level, lo, hi = self._noise_args(input_noise)
-        if epoch_loss not in ("running", "full"):
-            raise ValueError(f"epoch_loss must be 'running' or 'full', got {epoch_loss!r}")
-
-        k = _kernels()
-        n = X.shape[0]
-        batch = min(batch_size, n)
-        # the full-set loss runs forward passes of up to 256 rows in the same buffers
-        eval_rows = min(n, max(batch, 256)) if epoch_loss == "full" else 0
-        a_off, buf, d1, d2 = self._buffers(max(batch, eval_rows))
-        ybuf = np.zeros(batch * self.output_dim, dtype=self.dtype)
-        grad = np.zeros_like(self._theta)
-        s1 = np.zeros_like(self._theta)
-        s2 = np.zeros_like(self._theta) if opt == "adam" else s1[:1]
-        best_theta = self._theta.copy()
-        hp = np.zeros(k.HP_SIZE, dtype=self.dtype)
-        hp[[k.HP_LR, k.HP_MOMENTUM, k.HP_BETA1, k.HP_BETA2, k.HP_EPS, k.HP_WEIGHT_DECAY]] = (
-            lr, momentum, b1, b2, eps, weight_decay)
-        step = np.zeros(2, dtype=np.int64)  # optimizer steps, finished epochs
-        perm = np.arange(n, dtype=np.int64)
-        # one independent stream per fit call: refitting continues deterministically
-        ss = np.random.SeedSequence(self.seed).spawn(2 + self._fits)[-1]
-        self._fits += 1
-        rng = ss.generate_state(1, dtype=np.uint64)
-        losses = np.full(epochs, np.nan)
-        track = np.array([np.inf, 0.0, np.inf, 0.0])
-        slope = self.dtype.type(self.leaky_slope)
-        loss_code = C.LOSSES[self.loss_name]
-        opt_code = C.OPTIMIZERS[opt]
-        metrics: dict[int, dict] = {}
-
-        self.training = {
-            "optimizer": opt, "lr": lr, "batch_size": batch_size, "epochs": epochs,
-            "shuffle": bool(shuffle), "momentum": momentum, "betas": [b1, b2], "eps": eps,
-            "weight_decay": weight_decay, "restore_best": bool(restore_best),
-            "patience": patience or None, "min_delta": min_delta, "seed": self.seed,
-            "input_noise": dict(input_noise) if input_noise else None, "n_samples": n,
-            "epoch_loss": epoch_loss,
-        }
-
-        done = 0
-        status = C.STATUS_OK
-        chunk = 1
-        t0 = time.perf_counter()
-        stop_reason = "completed"
-        interrupted = False
-        bar = _progress(epochs) if progress else None
-        try:
-            while done < epochs:
-                todo = min(chunk, epochs - done)
-                for every, active in ((metric_every, metric), (callback_every, callback)):
-                    if active is not None:
-                        todo = min(todo, every - done % every)
-                tc = time.perf_counter()
-                ran, status = k.train_epochs(
-                    self._theta, grad, s1, s2, best_theta, X, Y, self._sizes, self._w_off,
-                    self._b_off, a_off, self._acts, slope, loss_code, opt_code, hp, step, batch,
-                    todo, bool(shuffle), perm, rng, noise_code, noise_level, lo, hi, buf, ybuf,
-                    d1, d2, losses[done:done + todo], track, done, patience, min_delta,
-                    eval_rows)
-                elapsed = time.perf_counter() - tc
-                done += ran
-                # the kernel tests only losses; an inf weight behind saturated units is caught here
-                if status != C.STATUS_NONFINITE and not np.all(np.isfinite(self._theta)):
-                    status = C.STATUS_NONFINITE
-                if bar is not None:
-                    bar(done, losses[done - 1])
-                if status == C.STATUS_NONFINITE:
-                    stop_reason = "diverged"
-                    break
-                if status == C.STATUS_EARLY_STOP:
-                    stop_reason = "early_stop"
-                    break
-                if metric is not None and (done % metric_every == 0 or done == epochs):
-                    metrics[done] = _metric_values(metric(self))
-                if callback is not None and done % callback_every == 0:
-                    if callback(self, self._history(losses, done, metrics)):
-                        stop_reason = "callback"
-                        break
-                # grow or shrink the chunk towards _CHUNK_SECONDS of compiled work per call
-                per_epoch = elapsed / max(ran, 1)
-                chunk = int(min(max(1, _CHUNK_SECONDS / max(per_epoch, 1e-9)), 1 << 20))
-        except KeyboardInterrupt:
-            # the interrupt may land as a kernel call returns, losing its return value
-            done = int(step[1])
-            interrupted = True
-            stop_reason = "interrupted"
-        finally:
-            if bar is not None:
-                bar(None, None)
-        seconds = time.perf_counter() - t0
-        best_epoch = int(track[1])
-        if (restore_best or status == C.STATUS_NONFINITE) and best_epoch > 0:
-            self._theta[:] = best_theta
-        if metric is not None and done > 0 and done not in metrics and stop_reason != "diverged":
-            metrics[done] = _metric_values(metric(self))
-        history = self._history(losses, done, metrics)
-        self.history = history
-        finite = losses[:done][np.isfinite(losses[:done])]
-        steps = int(step[0])
-        self.training.update({
-            "epochs_run": int(done), "stop_reason": stop_reason, "steps": steps,
-            "seconds": seconds, "steps_per_second": steps / seconds if seconds > 0 else None,
-            "final_loss": float(finite[-1]) if finite.size else None,
-            "best_loss": float(track[0]) if best_epoch > 0 else None,
-            "best_epoch": best_epoch or None,
-            "restored_best": bool((restore_best or status == C.STATUS_NONFINITE)
-                                  and best_epoch > 0),
-        })
-        if status == C.STATUS_NONFINITE:
-            where = (f"weights of epoch {best_epoch} (loss {track[0]:.6g}) restored"
-                     if best_epoch else "initial weights kept")
-            raise TrainingDiverged(f"loss became NaN/inf in epoch {done}; {where}. Lower the "
-                                   f"learning rate (lr={lr}) or check the data scale")
-        if interrupted:
-            raise KeyboardInterrupt
-        return history
-
-    def _noise_args(self, spec):
-        if not spec:
-            return 0, 0.0, 0.0, 1.0
-        if not isinstance(spec, dict):
-            raise ValueError("input_noise must be a dict like {'kind': 'flip', 'level': 0.1}")
-        unknown = set(spec) - {"kind", "level", "range"}
-        if unknown:
-            raise ValueError(f"input_noise: unknown keys {sorted(unknown)}")
-        kind = C.noise_name(spec.get("kind", "none"))
-        level = _positive("input_noise level", spec.get("level", 0.0), allow_zero=True)
-        if kind in ("flip", "mask") and level > 1:
-            raise ValueError(f"input_noise level is a probability for {kind!r}, got {level}")
-        lo, hi = (float(v) for v in spec.get("range", self.metadata.get("pixel_range", [0, 1])))
-        if not lo < hi:
-            raise ValueError(f"input_noise range must be [low, high] with low < high, "
-                             f"got {[lo, hi]}")
-        if level == 0:  # no corruption, and no random draws that would change the shuffling
-            return 0, 0.0, lo, hi
-        return C.NOISE_KINDS[kind], level, lo, hi
-
-    @staticmethod
-    def _history(losses, done, metrics):
-        frame = pd.DataFrame({"epoch": np.arange(1, done + 1), "loss": losses[:done]})
-        names = sorted({k for m in metrics.values() for k in m})
-        for name in names:
-            col = np.full(done, np.nan)
-            for ep, vals in metrics.items():
-                if name in vals and ep <= done:
-                    col[ep - 1] = vals[name]
-            frame[name] = col
-        return frame
+        X, Y, settings = self._validate_hyperparameters(
+            X, Y, epochs, batch_size, optimizer, lr, shuffle, momentum, betas, eps, weight_decay,
+            restore_best, patience, min_delta, metric, metric_every, callback, callback_every,
+            input_noise, epoch_loss, progress)
+        state = self._initialize(X.shape[0], settings)
+        self.training = self._training_record(settings, X.shape[0])
+        self._fit_stochastic(X, Y, settings, state)
+        return self._finish_fit(settings, state)
 
     # -- persistence ---------------------------------------------------------------------------
 
@@ -577,12 +382,6 @@ class Autoencoder:
         return ae
 
 
-def _metric_values(values) -> dict:
-    if isinstance(values, dict):
-        return {str(k): float(v) for k, v in values.items()}
-    return {"metric": float(values)}
-
-
 def _jsonable(obj):
     """Plain-Python copy of ``obj`` for JSON (NumPy scalars/arrays become numbers/lists)."""
     if isinstance(obj, dict):
@@ -596,29 +395,3 @@ def _jsonable(obj):
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     return obj
-
-
-def _progress(total):
-    """A minimal progress reporter on stderr: a bar on a terminal, nothing otherwise."""
-    import sys
-
-    tty = sys.stderr.isatty()
-    state = {"last": 0.0}
-
-    def update(done, loss):
-        if not tty:
-            return
-        if done is None:
-            sys.stderr.write("\n")
-            return
-        now = time.perf_counter()
-        if now - state["last"] < 0.1 and done < total:
-            return
-        state["last"] = now
-        width = 30
-        filled = int(width * done / max(total, 1))
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} "
-                         f"loss {loss:.4g}")
-        sys.stderr.flush()
-
-    return update

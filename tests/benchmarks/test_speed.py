@@ -102,3 +102,55 @@ def test_pytorch_float32(benchmark, name):
                 opt.step()
 
     benchmark.pedantic(run, rounds=5, warmup_rounds=1)
+
+
+# --- private Numba internals vs public API ----------------------------------------------------
+# The kernels' view2d/view1d are intrinsics over numba.np.arrayobj (not public API). This pair
+# times training with them against a copy of the kernels whose views are the public
+# ``flat[a:b].reshape(rows, cols)``, side by side in one run:
+#   pytest tests/benchmarks/test_speed.py -k views --benchmark-only --benchmark-group-by=param:name
+
+
+def _public_view_kernels(root):
+    """Import a copy of nbae.engine.kernels (under ``root``) with slice-and-reshape views."""
+    import importlib
+    import sys
+    from pathlib import Path
+
+    from nbae.engine import kernels
+
+    name = "nbae_public_views"
+    if name in sys.modules:
+        return sys.modules[name]
+    dst = Path(root) / name
+    dst.mkdir(parents=True, exist_ok=True)
+    for src in Path(kernels.__file__).parent.glob("*.py"):
+        text = src.read_text().replace("nbae.engine.kernels.", name + ".")
+        if src.name == "intrinsics.py":
+            text += (
+                "\n\n@njit(inline='always')\n"
+                "def view2d(flat, offset, rows, cols):  # noqa: F811\n"
+                "    return flat[offset:offset + rows * cols].reshape(rows, cols)\n"
+                "\n\n@njit(inline='always')\n"
+                "def view1d(arr):  # noqa: F811\n"
+                "    return arr.reshape(arr.size)\n")
+        (dst / src.name).write_text(text)
+    sys.path.insert(0, str(root))
+    return importlib.import_module(name)
+
+
+@pytest.mark.parametrize("views", ["intrinsic", "public"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name", list(WORKLOADS))
+def test_views(benchmark, tmp_path_factory, name, dtype, views):
+    benchmark.group = f"views {name} {dtype}"
+    X = _data(name)
+    ae = _model(name, dtype)
+    if views == "public":
+        mod = _public_view_kernels(tmp_path_factory.getbasetemp() / "public_views")
+        ae._kernels = lambda: mod  # the instance uses the copy
+    batch, epochs = WORKLOADS[name][2], WORKLOADS[name][3]
+    benchmark.extra_info["steps"] = _steps(name, epochs)
+    benchmark.pedantic(lambda: ae.fit(X, epochs=epochs, batch_size=batch, lr=1e-4,
+                                      restore_best=False),
+                       rounds=7, warmup_rounds=1)

@@ -289,3 +289,24 @@ def test_per_call_stream_is_the_spawned_child():
             b = np.random.SeedSequence(seed, spawn_key=(1 + k,))
             assert np.array_equal(a.generate_state(2, dtype=np.uint64),
                                   b.generate_state(2, dtype=np.uint64))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_divergence_in_the_first_epoch_keeps_the_initial_weights(dtype, tmp_path):
+    """Issue 16: SGD with lr 1e10 blows up in epoch 1; the model must hold its initial,
+    finite weights (as the message says), also after a save/load round trip."""
+    from nbae import Autoencoder
+    from nbae.errors import TrainingDiverged
+
+    rng = np.random.default_rng(0)
+    X = rng.random((16, 6))
+    ae = Autoencoder([6, 4, 2], activation="identity", output_activation="identity",
+                     loss="mse", seed=1, dtype=dtype)
+    before = [w.copy() for w in ae.weights]
+    with pytest.raises(TrainingDiverged, match="initial weights kept"):
+        ae.fit(X, epochs=5, optimizer="sgd", lr=1e10, batch_size=1)
+    for w, w0 in zip(ae.weights, before, strict=True):
+        np.testing.assert_array_equal(w, w0)
+    assert np.isfinite(ae.loss(X))
+    ae.save(tmp_path / "m.npz")
+    assert np.all(np.isfinite(Autoencoder.load(tmp_path / "m.npz").encode(X)))

@@ -237,7 +237,9 @@ class TrainingMixin:
         done, track = st.done, st.track
         best_epoch = int(track[1])
         diverged = st.status == C.STATUS_NONFINITE
-        restored = (s.restore_best or diverged) and best_epoch > 0
+        # a run that diverges before any finite epoch goes back to its initial weights (kept in
+        # params.best since _initialize), so the model never holds the NaN/inf ones
+        restored = diverged or (s.restore_best and best_epoch > 0)
         if restored:
             self._theta[:] = st.params.best
         if s.metric is not None and done > 0 and done not in st.metrics \

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from nbae.engine import codes as C
+from nbae.engine.blas import blas_threads
 from nbae.engine.initializers import init_weight
 from nbae.engine.model import (
     _DTYPES,
@@ -193,7 +194,8 @@ class VAE:
         X = _check_matrix("X", X, self.input_dim, self.dtype)
         k, _ = _kernels()
         es, ew, eb, ea = self._enc
-        H = k.predict(self._theta, X, es, ew, eb, ea, self._slope(), 0, ea.size, 256)
+        with blas_threads():
+            H = k.predict(self._theta, X, es, ew, eb, ea, self._slope(), 0, ea.size, 256)
         mu = np.ascontiguousarray(H[:, :self.latent_dim])
         if not return_sigma:
             return mu
@@ -204,7 +206,8 @@ class VAE:
         Z = _check_matrix("Z", Z, self.latent_dim, self.dtype)
         k, _ = _kernels()
         ds, dw, db, da = self._dec
-        return k.predict(self._theta, Z, ds, dw, db, da, self._slope(), 0, da.size, 256)
+        with blas_threads():
+            return k.predict(self._theta, Z, ds, dw, db, da, self._slope(), 0, da.size, 256)
 
     def reconstruct(self, X) -> np.ndarray:
         """Decode the posterior means of ``X`` (deterministic)."""
@@ -307,9 +310,10 @@ class VAE:
         grad = np.zeros_like(self._theta)
         out = np.zeros(3)
         beta = self.beta if beta is None else _positive("beta", beta, allow_zero=True)
-        vk.vae_loss_and_grad(self._theta, grad, X, Y, *self._chains(ea, da), self._slope(),
-                             LOSSES[self.loss_name], beta, buf, E, np.zeros_like(E), d1, d2,
-                             out, *drop, rng)
+        with blas_threads():
+            vk.vae_loss_and_grad(self._theta, grad, X, Y, *self._chains(ea, da), self._slope(),
+                                 LOSSES[self.loss_name], beta, buf, E, np.zeros_like(E), d1,
+                                 d2, out, *drop, rng)
         gW = [grad[o:o + fi * fo].reshape(fi, fo)
               for o, (fi, fo) in zip(self._offsets[0], self.layer_shapes, strict=True)]
         gb = [grad[o:o + fo] for o, (_, fo) in zip(self._offsets[1], self.layer_shapes,

@@ -13,6 +13,7 @@ import time
 import numpy as np
 
 from nbae.engine import codes as C
+from nbae.engine.blas import blas_threads
 from nbae.engine.model import (
     _CHUNK_SECONDS,
     Autoencoder,
@@ -94,12 +95,13 @@ def fit_vae(vae, X, Y, epochs, batch_size, optimizer, lr, shuffle, momentum, bet
                 if active is not None:
                     todo = min(todo, every - done % every)
             tc = time.perf_counter()
-            ran, status = vk.vae_train_epochs(
-                vae._theta, grad, s1, s2, best_theta, X, Y, *vae._chains(ea, da),
-                vae._slope(), LOSSES[vae.loss_name], vae.beta, vae.kl_warmup,
-                C.OPTIMIZERS[opt], hp, step, batch, todo, bool(shuffle), perm, rng, noise,
-                eps_pos, buf, ybuf, ebuf, dz, d1, d2, losses[done:done + todo], track,
-                epoch0 + done, patience, min_delta, *drop, *noise_args)
+            with blas_threads():  # one BLAS thread: fixed summation order, no contention
+                ran, status = vk.vae_train_epochs(
+                    vae._theta, grad, s1, s2, best_theta, X, Y, *vae._chains(ea, da),
+                    vae._slope(), LOSSES[vae.loss_name], vae.beta, vae.kl_warmup,
+                    C.OPTIMIZERS[opt], hp, step, batch, todo, bool(shuffle), perm, rng, noise,
+                    eps_pos, buf, ybuf, ebuf, dz, d1, d2, losses[done:done + todo], track,
+                    epoch0 + done, patience, min_delta, *drop, *noise_args)
             elapsed = time.perf_counter() - tc
             done += ran
             if status != C.STATUS_NONFINITE and not np.all(np.isfinite(vae._theta)):

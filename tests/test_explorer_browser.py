@@ -17,6 +17,8 @@ import pytest
 from nbae.engine.model import Autoencoder
 from nbae.explorer import write_explorer
 
+pytestmark = pytest.mark.slow  # a real browser: the integration suite
+
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]

@@ -112,6 +112,7 @@ def test_plot_latent_map(tmp_path):
     _png(q)
 
 
+@pytest.mark.slow
 def test_plot_reconstructions(tmp_path):
     Xhat = np.clip(GLYPHS + RNG.normal(0, 0.3, GLYPHS.shape), 0, 1)
     p = tmp_path / "rec.png"
@@ -154,6 +155,7 @@ def test_plot_image_grid(tmp_path):
     _png(q)
 
 
+@pytest.mark.slow
 def test_plot_denoising(tmp_path):
     clean = GLYPHS[:8]
     by_level = {lv: (np.abs(clean - (RNG.random(clean.shape) < lv)),

@@ -340,6 +340,7 @@ ARGV = {"train_flowers": ["config.yaml", SET, "models/flowers/model.npz", "resul
                              "figures/flowers"]}
 
 
+@pytest.mark.slow
 def test_stage_scripts_write_their_outputs(workdir, capsys):
     train, search, navigate = (load_stage(n) for n in ("train_flowers", "search_flowers",
                                                        "navigate_flowers"))
@@ -411,6 +412,7 @@ def test_stage_bad_training_params_exit_2(workdir, capsys, stage, section, chang
     assert not Path("results").exists() and not Path("models").exists()
 
 
+@pytest.mark.slow
 def test_stage_help_runs_as_a_script():
     import subprocess
 

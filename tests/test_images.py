@@ -306,6 +306,7 @@ def test_prepare_stage(archive, tmp_path, monkeypatch, capsys):
     assert "4 photos" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_prepare_stage_error(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "config.yaml").write_text("flowers:\n  base_url: http://127.0.0.1:9/\n")

@@ -242,7 +242,9 @@ def curves_long(histories: dict[str, pd.DataFrame], column: str = "loss") -> pd.
 
 def headline(summary: dict, n_glyphs: int) -> dict:
     """The few numbers ``dvc exp show`` displays for the evaluated architecture."""
-    return {"arch": int(summary["arch"]) if str(summary["arch"]).isdigit() else summary["arch"],
+    # "font_arch", not "arch": a metric named like a param gets a long file-prefixed column
+    return {"font_arch": int(summary["arch"]) if str(summary["arch"]).isdigit()
+            else summary["arch"],
             "best_loss": float(f"{summary['lowest_loss']:.4g}"),
             "max_wrong_px": int(summary["max_pixel_error"]),
             "glyphs_ok": int(n_glyphs - summary["glyphs_over"])}

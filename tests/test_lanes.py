@@ -315,3 +315,17 @@ def test_callback_stops_a_reproducible_fit(font):
 def test_fit_many_rejects_bad_arguments(font, kwargs, match):
     with pytest.raises(ValueError, match=match):
         fit_many(SMALL, font, **kwargs)
+
+
+def test_autoencoder_fit_reproducible_is_the_lane_arithmetic(font):
+    """``Autoencoder.fit(reproducible=True)`` gives the bits of the model's lane in fit_many."""
+    cfg = {"layers": [35, 10, 2], "activation": "tanh", "output_activation": "sigmoid",
+           "loss": "bce", "init": "xavier", "optimizer": "adam", "lr": 0.01, "batch_size": 5}
+    models, _ = fit_many(cfg, font, seeds=[3, 4], epochs=4)
+    ae = Autoencoder(cfg["layers"], activation="tanh", output_activation="sigmoid", loss="bce",
+                     init="xavier", seed=4)
+    history = ae.fit(font, epochs=4, batch_size=5, optimizer="adam", lr=0.01,
+                     reproducible=True)
+    assert list(history["epoch"]) == [1, 2, 3, 4]
+    for w, w_lane in zip(ae.weights, models[1].weights, strict=True):
+        assert w.tobytes() == w_lane.tobytes()

@@ -301,7 +301,7 @@ class Autoencoder(TrainingMixin):
             metric: Callable | None = None, metric_every=100,
             callback: Callable | None = None, callback_every=100,
             input_noise: dict | None = None, epoch_loss="running",
-            progress=False) -> pd.DataFrame:
+            progress=False, reproducible=False) -> pd.DataFrame:
         """Train with mini-batch gradient descent; return the per-epoch history.
 
         Each epoch visits every sample once in mini-batches of ``batch_size`` (the last, partial
@@ -328,7 +328,22 @@ class Autoencoder(TrainingMixin):
         Raises TrainingDiverged (the best finite weights are restored first) if the loss or a
         parameter becomes NaN/inf. On KeyboardInterrupt the best weights are restored, the
         history so far is kept in ``self.history`` and the interrupt is re-raised.
+
+        ``reproducible=True`` trains with the lanes engine's arithmetic instead of BLAS (fixed
+        summation order, no fast-math, own exp/log/tanh): the weights are bit-identical on every
+        x86-64 machine with the same package versions, and to this model's lane in
+        ``nbae.studies.ensemble.fit_many``; slower for wide layers.
         """
+        if reproducible:
+            from nbae.engine.ensemble import fit_reproducible
+
+            return fit_reproducible(
+                self, X, Y, metric=metric, metric_every=metric_every, callback=callback,
+                callback_every=callback_every, progress=progress, epochs=epochs,
+                batch_size=batch_size, optimizer=optimizer, lr=lr, shuffle=shuffle,
+                momentum=momentum, betas=betas, eps=eps, weight_decay=weight_decay,
+                restore_best=restore_best, patience=patience, min_delta=min_delta,
+                input_noise=input_noise, epoch_loss=epoch_loss)
         X, Y, settings = self._validate_hyperparameters(
             X, Y, epochs, batch_size, optimizer, lr, shuffle, momentum, betas, eps, weight_decay,
             restore_best, patience, min_delta, metric, metric_every, callback, callback_every,

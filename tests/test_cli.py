@@ -489,3 +489,37 @@ def test_decode_png_titles_each_image_with_its_code(model, tmp_path, monkeypatch
     run("decode", model, "6.5,-0.4;0,0", "-o", tmp_path / "glyph.png")
     assert seen["titles"] == ["(6.50, -0.40)", "(0.00, 0.00)"]
     assert seen["suptitle"] == f"Decoded from {model}"
+
+
+def test_train_vae_then_info_generate_encode_explore(tmp_path):
+    """Issue 12: nbae train --vae/--beta/--kl-warmup, and every command takes the VAE."""
+    from nbae.engine.metadata import load_model
+
+    out = tmp_path / "v.npz"
+    run("train", "--font-file", FONT, "--vae", "--beta", "0.5", "--kl-warmup", "3",
+        "--layers", "35,10,2", "--epochs", "6", "-q", "-o", out)
+    vae = load_model(out)
+    assert type(vae).__name__ == "VAE" and vae.beta == 0.5 and vae.kl_warmup == 3
+    assert "latent_stats" in vae.metadata
+    assert "variational autoencoder, beta 0.5, KL warm-up 3 epochs" in run("info", out).output
+    gen = run("generate", out, "-n", "3", "--seed", "2").output
+    assert gen.count("\n") > 7  # three glyphs drawn as text
+    codes = run("encode", out, "k").output.splitlines()
+    assert codes[0] == "z0,z1,label" and codes[1].endswith(",k")
+    mu = vae.encode(vae.metadata["train_inputs"])[vae.metadata["labels"].index("k")]
+    np.testing.assert_allclose([float(v) for v in codes[1].split(",")[:2]], mu, rtol=1e-12)
+    run("explore", out, "-o", tmp_path / "v.html")
+    assert (tmp_path / "v.html").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--beta", "0.5"], "--beta and --kl-warmup need --vae"),
+    (["--kl-warmup", "4"], "--beta and --kl-warmup need --vae"),
+    (["--vae", "--latent-activation", "tanh"], "--latent-activation does not apply to --vae"),
+    (["--vae", "--epoch-loss", "full"], "--epoch-loss full does not apply to --vae"),
+])
+def test_train_vae_option_errors(tmp_path, args, message):
+    r = run("train", "--font-file", FONT, "--layers", "35,10,2", "--epochs", "2", *args,
+            "-o", tmp_path / "v.npz", code=2)
+    assert message in r.output and r.output.count("Error:") == 1
+    assert not (tmp_path / "v.npz").exists()

@@ -84,6 +84,9 @@ def _rows(s: dict, ae) -> list[tuple[str, str]]:
         ("activations", ", ".join(s["activations"])),
         ("loss / init", f"{c['loss']} / {c['init']}, seed {c['seed']}"),
     ]
+    if hasattr(ae, "beta"):  # a VAE
+        rows.insert(1, ("kind", f"variational autoencoder, beta {ae.beta:g}, KL warm-up "
+                                f"{ae.kl_warmup} epochs"))
     if d["dataset"]:
         shape = "x".join(map(str, d["image_shape"])) if d["image_shape"] else "?"
         labels = (" ".join(map(str, d["labels"])) if d["n_labels"] <= 40

@@ -168,7 +168,10 @@ def generate(model, count, seed, scale, output, fmt):
     check_out(output, IMAGE_OUT, [model])
     ae = load_model(model)
     try:
-        Z = sample_codes(ae, count, seed=seed, scale=scale)
+        if hasattr(ae, "sample"):  # a VAE: draws from its prior N(0, I), times --scale
+            Z = scale * np.random.default_rng(seed).standard_normal((count, ae.latent_dim))
+        else:
+            Z = sample_codes(ae, count, seed=seed, scale=scale)
     except (ValueError, TypeError, KeyError, OverflowError, np.linalg.LinAlgError) as exc:
         raise ModelFileError(f"{model}: cannot sample codes from its latent_stats "
                              f"({' '.join(str(exc).split())})") from None

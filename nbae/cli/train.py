@@ -69,6 +69,14 @@ _FIT_OPTS = ("optimizer", "lr", "batch_size", "epochs", "epoch_loss")
               default=Path("model.npz"), help="Model file to write (.npz).")
 @click.option("--history", type=click.Path(path_type=Path, dir_okay=False),
               show_default="OUTPUT.history.csv", help="Per-epoch loss CSV.")
+@click.option("--vae", is_flag=True, help="Train a variational autoencoder (heads mu and log "
+              "sigma^2; loss: reconstruction summed over pixels + beta * KL, mean over the "
+              "batch).")
+@click.option("--beta", type=FiniteFloat(min=0), default=None, show_default="1.0",
+              help="KL weight of a --vae model (1: the ELBO).")
+@click.option("--kl-warmup", type=click.IntRange(min=0, max=checks.MAX_EPOCHS), default=None,
+              show_default="0", help="Epochs over which a --vae model's KL weight rises "
+              "linearly to --beta.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress or log lines.")
 @click.pass_context
 @friendly
@@ -90,7 +98,19 @@ def train(ctx, params_file, section, data, font_file, font_name, encoding, outpu
     from nbae.cli.inputs import DATA_KEYS, load_dataset
     from nbae.errors import InputError
 
+    vae = options.pop("vae")
+    vae_opts = {k: options.pop(k) for k in ("beta", "kl_warmup")}
+    if not vae and any(v is not None for v in vae_opts.values()):
+        raise InputUsageError("--beta and --kl-warmup need --vae")
     cfg, where, history = _settings(params_file, section, output, history, options)
+    if vae:
+        cfg.update({k: v for k, v in vae_opts.items() if v is not None})
+        if cfg.pop("latent_activation", None) not in (None, "identity"):
+            raise InputUsageError("--latent-activation does not apply to --vae (its mu and "
+                                  "log sigma^2 heads are linear)")
+        if cfg.pop("epoch_loss", "running") != "running":
+            raise InputUsageError("--epoch-loss full does not apply to --vae (its loss is "
+                                  "sampled)")
     data_cfg = {k: cfg.pop(k) for k in DATA_KEYS if k in cfg}
     if data == "font" and "data" in data_cfg:
         data = data_cfg["data"]
@@ -113,6 +133,9 @@ def train(ctx, params_file, section, data, font_file, font_name, encoding, outpu
 
     from nbae.studies.experiment import fit_from_config, latent_stats, model_from_config
 
+    if vae:
+        from nbae.studies.vae import fit_vae_from_config as fit_from_config  # noqa: F811
+        from nbae.studies.vae import vae_from_config as model_from_config  # noqa: F811
     try:
         ae = model_from_config(cfg, metadata=ds.model_metadata(), where=where)
         # a zero-epoch fit of a twin runs fit's own checks of every training setting now,
@@ -145,6 +168,7 @@ def train(ctx, params_file, section, data, font_file, font_name, encoding, outpu
         if ae.history is None or len(ae.history) == 0:
             echo_err("interrupted before the first epoch finished; nothing written")
             ctx.exit(130)
+    if interrupted or vae:  # fit_from_config records them after a complete plain fit
         ae.metadata["latent_stats"] = latent_stats(ae, ds.X)
     save_trained(ae, output, history)
     _report(ae, ds, output, history, epochs, interrupted, quiet, ctx)

@@ -39,11 +39,22 @@ def is_glyph_model(ae) -> bool:
 def load_model(path):
     """Load a model; a missing file is an InputError, a corrupt one a ModelFileError."""
     from nbae.engine.model import Autoencoder
+    from nbae.engine.serialization import ModelFileError
+    from nbae.engine.vae_io import load_vae, read_model_file
 
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such model file")
-    return Autoencoder.load(path)
+    try:
+        return Autoencoder.load(path)  # every array header checked before any data is read
+    except ModelFileError:
+        try:  # a variational autoencoder? (its file is size-capped before reading)
+            is_vae = read_model_file(path)[0].get("model") == "vae"
+        except ModelFileError:
+            is_vae = False
+        if not is_vae:
+            raise
+    return load_vae(path)
 
 
 def stored_inputs(ae) -> tuple[list[str], np.ndarray | None]:

@@ -17,7 +17,13 @@ import numpy as np
 
 from nbae import __version__
 from nbae.engine.model import Autoencoder, _jsonable
-from nbae.engine.serialization import FORMAT, ModelFileError, save_model
+from nbae.engine.serialization import (
+    FORMAT,
+    MAX_META_BYTES,
+    MAX_PARAMS,
+    ModelFileError,
+    save_model,
+)
 from nbae.engine.vae import MODEL_KIND
 
 
@@ -81,6 +87,12 @@ def read_model_file(path):
         if f.read(4) != b"PK\x03\x04":
             raise ModelFileError(f"{path}: not an nbae model (.npz) file")
     try:
+        # bounded memory before anything is inflated: a hostile file cannot claim gigabytes
+        with zipfile.ZipFile(path) as zf:
+            inflated = sum(info.file_size for info in zf.infolist())
+        if inflated > 8 * MAX_PARAMS + MAX_META_BYTES:
+            raise ModelFileError(f"{path}: its arrays would take {inflated:,} bytes, more than "
+                                 f"a model of {MAX_PARAMS:,} parameters")
         with np.load(path, allow_pickle=False) as z:
             arrays = {key: z[key] for key in z.files}
         meta = json.loads(str(arrays["meta"]))

@@ -54,10 +54,11 @@ def _b64(array, dtype) -> str:
 
 
 def _as_model(model):
-    """An Autoencoder from a path or an Autoencoder; anything else is an InputError."""
+    """An Autoencoder or VAE from a path or an object; anything else is an InputError."""
     from nbae.engine.model import Autoencoder
+    from nbae.engine.vae import VAE
 
-    if isinstance(model, Autoencoder):
+    if isinstance(model, (Autoencoder, VAE)):  # a VAE's decoder is the same dense chain
         return model
     if isinstance(model, (str, Path)):
         from nbae.engine.metadata import load_model

@@ -58,7 +58,7 @@ def _r(v, digits=6):
 # configs
 
 
-def vae_from_config(cfg: dict, metadata: Dataset | None = None, where: str = "config"):
+def vae_from_config(cfg: dict, metadata: dict | None = None, where: str = "config"):
     """Untrained :class:`~nbae.vae.VAE` from the model keys of ``cfg``; ValueError names
     ``where`` and any unknown key (the study functions raise them as ParamsError)."""
     from nbae.engine.vae import VAE

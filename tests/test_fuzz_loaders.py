@@ -249,8 +249,6 @@ def _inline_codes(args, dim):
 test_codes_inline, test_codes_inline_long = _inline_codes
 
 
-@pytest.mark.xfail(raises=AssertionError, strict=True,
-                   reason="parse_codes echoes a line break of the argument (NOTES)")
 def test_codes_inline_with_a_line_break():
     _codes([":\n"], 1)
 

@@ -281,8 +281,9 @@ def parse_codes(args, latent_dim: int, stdin=None) -> tuple[np.ndarray, list[str
         values = [[float(v) for v in r.replace(" ", "").split(",") if v != ""] for r in rows]
     except ValueError:
         bad = next(a for a in args if not _all_numbers(a))
+        shown = bad if bad.isprintable() else repr(bad)  # a line break must not split the line
         if not re.search(r"[\d.,;]", bad) or Path(bad).suffix:
-            raise InputError(f"{bad}: no such codes file (use .csv or .npy) and not a code "
+            raise InputError(f"{shown}: no such codes file (use .csv or .npy) and not a code "
                              f"like 0.1,0.2") from None
         raise InputError(f"cannot read codes {bad!r}: expected numbers like 0.1,0.2 "
                          f"(rows separated by ';')") from None

@@ -38,13 +38,34 @@ __all__ = ["ParamsError", "integer", "integer_list", "load_params", "model_confi
            "run_stage", "section", "stage_parser"]
 
 
+def _unique_keys_loader():
+    """A safe YAML loader that refuses a key given twice in one mapping (YAML's own loaders
+    keep the last one silently, so a setting written twice would be half ignored)."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def mapping(loader, node):
+        loader.flatten_mapping(node)
+        keys = [loader.construct_object(k, deep=True) for k, _ in node.value]
+        for i, key in enumerate(keys):
+            if key in keys[:i]:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice", node.value[i][0].start_mark)
+        return loader.construct_mapping(node, deep=True)
+
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    return Loader
+
+
 def load_params(path="params.yaml") -> dict:
     """The whole params file as a dict of sections; :class:`ParamsError` if unreadable."""
     import yaml
 
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_unique_keys_loader())
     except FileNotFoundError:
         raise ParamsError(f"{path}: file not found") from None
     except yaml.YAMLError as exc:

@@ -74,7 +74,7 @@ def test_summary_headline_and_long_curves():
     assert set(s["trials"]) == {3}
     m = dn.headline(s, {"ae": "id"}, levels=(0.1, 1.0))  # the exp show numbers
     at_10 = float(s[(s.model == "id") & (s.level == 0.1)]["restored"].iloc[0])
-    assert m == {"ae_10": round(at_10, 4), "ae_100": 0.0}
+    assert m == {"ae10": round(at_10, 4), "ae100": 0.0}
     c = dn.long_curves(s, {dn.NOISY_INPUT: "noisy"})
     assert list(c.columns) == ["level", "series", "restored", "mean_wrong"]
     assert set(c["series"]) == {"id", "noisy"} and len(c) == 6

@@ -204,7 +204,7 @@ def level_key(level: float) -> str:
 
 
 def headline(summary: pd.DataFrame, models: dict[str, str], levels=(0.1, 0.2)) -> dict:
-    """Restored share per model at a few noise levels: ``{"dae_10": 0.97, "ae_10": ...}``.
+    """Restored share per model at a few noise levels: ``{"dae10": 0.97, "ae10": ...}``.
 
     ``models`` maps the short metric prefix to the model name in ``summary`` (the numbers
     ``dvc exp show`` displays; evaluation.csv holds every level and score).
@@ -214,7 +214,7 @@ def headline(summary: pd.DataFrame, models: dict[str, str], levels=(0.1, 0.2)) -
         for prefix, model in models.items():
             rows = summary[(summary["model"] == model) & (summary["level"].round(6) == level)]
             if len(rows):
-                out[f"{prefix}_{round(level * 100)}"] = round(float(rows["restored"].iloc[0]), 4)
+                out[f"{prefix}{round(level * 100)}"] = round(float(rows["restored"].iloc[0]), 4)
     return out
 
 

@@ -246,7 +246,7 @@ def headline(summary: dict, n_glyphs: int) -> dict:
     return {"font_arch": int(summary["arch"]) if str(summary["arch"]).isdigit()
             else summary["arch"],
             "best_loss": float(f"{summary['lowest_loss']:.4g}"),
-            "max_wrong_px": int(summary["max_pixel_error"]),
+            "max_px": int(summary["max_pixel_error"]),
             "glyphs_ok": int(n_glyphs - summary["glyphs_over"])}
 
 

@@ -1,32 +1,53 @@
-"""DVC stage train_font@KEY: train one architecture of config/font.yaml on the font set.
+"""DVC stage train_font: every architecture of config/font.yaml, once per seed, on Dask.
 
-Usage: python stages/train_font.py CONFIG KEY FONT_SET MODEL OUT_DIR
-Writes MODEL (.npz) and OUT_DIR/{curve.csv, per_glyph.csv, summary.json}: the loss every 100th
-epoch (plus the worst glyph's wrong pixels every ``train_font.metric_every`` epochs and the
-lowest-loss epoch), wrong pixels per glyph, and the run's summary.
+Usage: python stages/train_font.py CONFIG FONT_SET MODELS_DIR RUNS_DIR
+For each architecture key K and seed s of ``train_font.seeds``: MODELS_DIR/K/seed-<s>.npz
+(and MODELS_DIR/K/representative.npz, a copy of the representative seed's model);
+RUNS_DIR/K/runs.csv (one row per seed), curves.csv (the thinned loss history per seed, with
+the worst glyph's wrong pixels every ``metric_every`` epochs), per_glyph.csv and
+summary.json (success share, median and IQR over seeds). Tasks run where NBAE_SCHEDULER
+says (default: a local Dask cluster); finished tasks are kept in NBAE_SWEEP_STORE
+(default .nbae-sweeps), so an interrupted run resumes.
 """
 
 import sys
+import time
+from pathlib import Path
 
+from nbae.fileio import write_csv, write_json
 from nbae.studies import font as fst
+from nbae.studies import font_sweep as fsw
 from nbae.studies.font_data import load_font_set
 from nbae.studies.params import load_params, run_stage, stage_parser
+from nbae.studies.sweep import run_sweep
 
 
 def main(argv=None) -> int:
-    args = stage_parser(__doc__, "config", "key", "font_set", "model", "out_dir").parse_args(argv)
+    args = stage_parser(__doc__, "config", "font_set", "models_dir", "runs_dir").parse_args(argv)
     params = load_params(args.config)
-    key, cfg = fst.arch_config(params, args.key)
     tp = fst.train_params(params)
+    table = dict(fst.arch_config(params, key) for key in fst.architectures(params))
     data = load_font_set(args.font_set)
-    ae, history = fst.train_architecture(cfg, data, metric_every=tp["metric_every"],
-                                         max_wrong=tp["max_wrong"], arch=key)
-    s = fst.run_summary(ae, history, data, max_wrong=tp["max_wrong"], arch=key, cfg=cfg)
-    fst.save_run(args.out_dir, ae, history, s, data, model_path=args.model)
-    print(f"arch {key} ({s['description']}): {s['epochs']} epochs in "
-          f"{s['training_seconds']:.1f} s ({s['steps_per_second']:.0f} steps/s), lowest loss "
-          f"{s['lowest_loss']:.3g} @ {s['lowest_loss_epoch']}, max {s['max_pixel_error']} "
-          f"wrong pixel(s), {s['glyphs_over']} glyph(s) over {tp['max_wrong']}")
+    t0 = time.perf_counter()
+    tasks = fsw.font_tasks(table, data, tp["seeds"], tp["metric_every"], tp["max_wrong"])
+    archs = fsw.merge(run_sweep(tasks))
+    seconds = time.perf_counter() - t0
+    for key, a in archs.items():
+        models, runs = Path(args.models_dir) / key, Path(args.runs_dir) / key
+        for seed, ae in sorted(a["models"].items()):
+            ae.save(models / f"seed-{seed}.npz")
+        s = {"arch": key, "description": a["description"],
+             "n_params": int(next(iter(a["models"].values())).n_params),
+             **fsw.arch_summary(a["runs"])}
+        a["models"][s["representative_seed"]].save(models / "representative.npz")
+        write_csv(runs / "runs.csv", a["runs"])
+        write_csv(runs / "curves.csv", a["curves"])
+        write_csv(runs / "per_glyph.csv", a["per_glyph"])
+        write_json(runs / "summary.json", s)
+        print(f"arch {key} ({a['description']}): goal met by {s['successes']}/{s['seeds']} "
+              f"seeds, median lowest loss {s['loss_median']:.3g}")
+    print(f"{len(archs)} architectures x {len(tp['seeds'])} seeds in {seconds:.0f} s "
+          f"({len(tasks)} tasks)")
     return 0
 
 

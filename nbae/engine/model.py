@@ -143,9 +143,20 @@ class Autoencoder(TrainingMixin):
         self._w_off = np.array(w_off, dtype=np.int64)
         self._b_off = np.array(b_off, dtype=np.int64)
         self._theta = np.zeros(total, dtype=self.dtype)
+        self._views()
+
+    def _views(self) -> None:
+        """Per-layer weight and bias arrays as views of the flat parameter vector."""
+        sizes, w_off, b_off = self.sizes, self._w_off, self._b_off
+        n_layers = len(sizes) - 1
         self._W = [self._theta[w_off[l]:w_off[l] + sizes[l] * sizes[l + 1]]
                    .reshape(sizes[l], sizes[l + 1]) for l in range(n_layers)]
         self._b = [self._theta[b_off[l]:b_off[l] + sizes[l + 1]] for l in range(n_layers)]
+
+    def __setstate__(self, state) -> None:
+        # pickle (Dask sends models between processes) copies views apart from their base
+        self.__dict__.update(state)
+        self._views()
 
     # -- properties ----------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ same names the former ``nbae.plots`` module had (less its two computations:
 from nbae.figures.common import GLYPH_MAX_PIXELS, format_code
 from nbae.figures.curves import (
     downsample_history,
+    plot_bands,
     plot_history,
     plot_latent_search,
     plot_noise_curves,
@@ -34,6 +35,7 @@ __all__ = [
     "SWEEP_AXES",
     "downsample_history",
     "format_code",
+    "plot_bands",
     "plot_denoising",
     "plot_history",
     "plot_image_grid",

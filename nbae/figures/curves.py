@@ -23,7 +23,8 @@ from nbae.figures.common import (
     require_columns,
 )
 
-__all__ = ["downsample_history", "plot_history", "plot_latent_search", "plot_noise_curves"]
+__all__ = ["downsample_history", "plot_bands", "plot_history", "plot_latent_search",
+           "plot_noise_curves"]
 
 
 def _check_history(h, name) -> None:
@@ -117,6 +118,44 @@ def plot_history(histories, path, title: str = "Training error", log: bool = Tru
     render(build, path, figsize=(8.5, 5.0))
 
 
+def plot_bands(bands, path, title: str = "Training error over seeds", log: bool = True,
+               ylabel: str = "loss", band_label: str = "shaded: interquartile range over seeds"
+               ) -> None:
+    """Median curve with a shaded band (e.g. the IQR over seeds) per series.
+
+    ``bands`` maps a series name to a DataFrame with columns ``epoch``, ``median``, ``q1``,
+    ``q3`` (:func:`nbae.studies.font_sweep.band`).
+    """
+    if not isinstance(bands, Mapping) or not bands:
+        raise ValueError("bands must be a non-empty dict of name -> DataFrame")
+    for name, b in bands.items():
+        require_columns(b, ["epoch", "median", "q1", "q3"], f"bands[{name!r}]")
+        if b.empty:
+            raise ValueError(f"bands[{name!r}] has no rows")
+
+    def build(fig):
+        ax = fig.add_subplot()
+        palette = colours(len(bands))
+        for k, (name, b) in enumerate(bands.items()):
+            b = b.sort_values("epoch")
+            ax.plot(b["epoch"], b["median"], color=palette[k], lw=1.2,
+                    linestyle=["-", "--", ":", "-."][(k // 10) % 4], label=legend_label(name))
+            ax.fill_between(b["epoch"], b["q1"], b["q3"], color=palette[k], alpha=0.15, lw=0)
+        if log:
+            ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(ylabel + (" (log scale)" if log else ""))
+        ax.set_title(title, **TXT)
+        ax.grid(True, which="major", alpha=0.35)
+        handles, names = ax.get_legend_handles_labels()
+        handles.append(Patch(color="0.5", alpha=0.3, lw=0))
+        names.append(band_label)
+        ax.legend(handles, names, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8,
+                  frameon=False)
+
+    render(build, path, figsize=(10.0, 5.0))
+
+
 def plot_noise_curves(df: pd.DataFrame, path, x: str = "level", series: str = "model",
                       mean: str = "mean", low: str | None = None, high: str | None = None,
                       std: str | None = None, title: str = "Error against noise level",
@@ -190,7 +229,8 @@ def plot_latent_search(df: pd.DataFrame, path, threshold: float | None = None,
     """Final and best loss against latent size (log y), threshold line and chosen size.
 
     ``df`` has columns ``latent_dim``, ``final_loss``, ``best_loss`` (several rows per size,
-    e.g. seeds, are drawn as points; the line follows the best row of each size). ``chosen``
+    e.g. seeds, are drawn as points; the lines follow each size's median, and the best loss's
+    interquartile range is shaded). ``chosen``
     is the caller's decision (e.g. :func:`nbae.studies.selection.choose_latent_dim`), marked with a
     star; the figure decides nothing. With a ``threshold`` that no size's best loss reaches,
     the figure says so.
@@ -202,7 +242,10 @@ def plot_latent_search(df: pd.DataFrame, path, threshold: float | None = None,
         raise ValueError(f"threshold must be positive for a log axis, got {threshold!r}")
     if chosen is not None and chosen not in set(df["latent_dim"].astype(int)):
         raise ValueError(f"chosen latent size {chosen} is not in df['latent_dim']")
-    per_dim = df.groupby("latent_dim")[["final_loss", "best_loss"]].min().sort_index()
+    g = df.groupby("latent_dim")[["final_loss", "best_loss"]]
+    per_dim = g.median().sort_index()
+    q1, q3 = g.quantile(0.25).sort_index(), g.quantile(0.75).sort_index()
+    several = df.groupby("latent_dim").size().max() > 1
     none_reach = threshold is not None and not (per_dim["best_loss"] <= threshold).any()
 
     def build(fig):
@@ -210,7 +253,11 @@ def plot_latent_search(df: pd.DataFrame, path, threshold: float | None = None,
         for col, colour, lab in (("final_loss", "tab:blue", "final loss"),
                                  ("best_loss", "tab:green", "best loss")):
             ax.scatter(df["latent_dim"], df[col], s=14, color=colour, alpha=0.4)
-            ax.plot(per_dim.index, per_dim[col], marker="o", color=colour, label=lab)
+            ax.plot(per_dim.index, per_dim[col], marker="o", color=colour,
+                    label=f"{lab} (median over seeds)" if several else lab)
+            if several and col == "best_loss":
+                ax.fill_between(per_dim.index, q1[col], q3[col], color=colour, alpha=0.15,
+                                lw=0, label="best loss: interquartile range")
         if threshold is not None:
             ax.axhline(threshold, color="tab:red", ls="--", lw=1.2,
                        label=f"threshold {threshold:.3g}")

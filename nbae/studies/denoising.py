@@ -1,7 +1,8 @@
 """The denoising study: noisy training sets, the denoiser, and its evaluation against noise.
 
-Settings come from params.yaml (``denoise:`` and ``evaluate_denoising:``); the DVC stages
-``stages/train_denoiser.py`` and ``stages/evaluate_denoising.py`` call these functions.
+Settings come from config/denoise.yaml (``denoise:`` and ``evaluate_denoising:``); the DVC
+stages ``stages/train_denoiser.py`` and ``stages/evaluate_denoising.py`` call these functions
+and :mod:`nbae.studies.denoise_sweep` (training and comparison over seeds).
 
 Evaluation draws fresh noisy copies of the glyphs (``trials`` per level) and feeds the *same*
 noisy inputs to every model, so models differ only by what they do with them. Per trial it
@@ -23,8 +24,9 @@ from nbae.studies.params import ParamsError, integer, model_config, section
 MODES = ("fixed", "fresh")
 TRAIN_DEFAULTS = {"kind": "flip", "levels": [0.0, 0.05, 0.1, 0.15, 0.2],
                   "copies": 64, "mode": "fixed", "fresh_level": 0.1, "seed": 0,
-                  "metric_every": 10, "model": None}
-EVAL_DEFAULTS = {"levels": [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3], "trials": 100, "seed": 1234,
+                  "metric_every": 10, "seeds": 10, "model": None}
+EVAL_DEFAULTS = {"levels": [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5],
+                 "trials": 100, "seed": 1234,
                  "figure_levels": [0.05, 0.1, 0.15, 0.2], "max_wrong": 1}
 NOISY_INPUT = "noisy input (no model)"
 
@@ -51,6 +53,9 @@ def train_params(params: dict) -> dict:
     cfg["copies"] = integer(cfg["copies"], "denoise.copies", 1)
     cfg["seed"] = integer(cfg["seed"], "denoise.seed", 0)
     cfg["metric_every"] = integer(cfg["metric_every"], "denoise.metric_every", 1)
+    from nbae.studies.font_sweep import seed_list
+
+    cfg["seeds"] = seed_list(cfg["seeds"], "denoise.seeds")
     if not isinstance(cfg["model"], dict):
         raise ParamsError("params denoise.model must be an architecture config "
                           "({layers: [...], ...})")
@@ -90,59 +95,6 @@ def training_set(X, cfg: dict, pixel_range=(0, 1)):
     Xr = np.tile(X, (cfg["copies"], 1))
     noise = {"kind": cfg["kind"], "level": cfg["fresh_level"], "range": list(pixel_range)}
     return Xr, Xr.copy(), {"input_noise": noise}
-
-
-def train_denoiser(data: dict, cfg: dict):
-    """Build and train the denoiser of ``cfg["model"]``; return (model, history).
-
-    The history's ``max_wrong_pixels`` column is the worst clean glyph's wrong pixels, logged
-    every ``metric_every`` epochs.
-    """
-    from nbae.data.metrics import max_wrong_metric
-    from nbae.studies.experiment import fit_from_config, model_from_config
-
-    X, pr = data.X, data.pixel_range
-    model_cfg = dict(cfg["model"])
-    metadata = data.model_metadata()
-    metadata["denoising"] = {k: cfg[k] for k in ("kind", "levels", "copies", "mode",
-                                                 "fresh_level", "seed")}
-    try:
-        ae = model_from_config(model_cfg, metadata=metadata, where="denoise.model")
-    except ValueError as exc:
-        raise ParamsError(str(exc)) from None
-    Xin, Y, overrides = training_set(X, cfg, pr)
-    try:
-        history = fit_from_config(ae, model_cfg, Xin, Y, where="denoise.model",
-                                  metric=max_wrong_metric(X, pr), metric_every=cfg["metric_every"],
-                                  **overrides)
-    except FloatingPointError:
-        raise
-    except ValueError as exc:
-        raise ParamsError(str(exc)) from None
-    # latent_stats from the noisy inputs would blur the glyph clusters; keep the clean ones
-    from nbae.studies.experiment import latent_stats
-
-    ae.metadata["latent_stats"] = latent_stats(ae, X)
-    return ae, history
-
-
-def train_summary(ae, history: pd.DataFrame, data: dict, n_samples: int) -> dict:
-    X = data.X
-    err = pixel_errors(X, ae.reconstruct(X), data.pixel_range)
-    t = ae.training
-    return {
-        "mode": ae.metadata["denoising"]["mode"],
-        "samples": int(n_samples),
-        "epochs": int(t["epochs_run"]),
-        "steps": int(t["steps"]),
-        "final_loss": float(history["loss"].iloc[-1]),
-        "lowest_loss": float(t["best_loss"]),
-        "lowest_loss_epoch": int(t["best_epoch"]),
-        "clean_max_pixel_error": int(err.max()),
-        "clean_glyphs_over_1": int((err > 1).sum()),
-        "training_seconds": round(float(t["seconds"]), 3),
-        "steps_per_second": round(float(t["steps_per_second"] or 0.0), 1),
-    }
 
 
 # ---------------------------------------------------------------------------------------------

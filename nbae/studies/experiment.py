@@ -17,6 +17,8 @@ the same thing everywhere. A config is a flat dict::
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 MODEL_KEYS = ("layers", "activation", "latent_activation", "output_activation", "decoder", "loss",
@@ -90,10 +92,26 @@ def describe(cfg: dict) -> str:
             f"batch={cfg.get('batch_size', 5)}" + ("" if dtype == "float64" else f" {dtype}"))
 
 
-def latent_stats(ae, X) -> dict:
-    """Mean and covariance of the latent codes of ``X`` (plain lists, JSON-ready)."""
-    Z = np.asarray(ae.encode(X), dtype=np.float64)
-    cov = np.atleast_2d(np.cov(Z, rowvar=False)) if Z.shape[0] > 1 else np.zeros(
-        (Z.shape[1], Z.shape[1]))
+def latent_stats(ae, X, exact: bool = False) -> dict:
+    """Mean and covariance of the latent codes of ``X`` (plain lists, JSON-ready).
+
+    ``exact``: codes from :mod:`nbae.engine.exact` and correctly rounded sums (math.fsum), so
+    the numbers are the same on every machine (no BLAS in np.cov, no SIMD-order sums).
+    """
+    if not exact:
+        Z = np.asarray(ae.encode(X), dtype=np.float64)
+        cov = np.atleast_2d(np.cov(Z, rowvar=False)) if Z.shape[0] > 1 else np.zeros(
+            (Z.shape[1], Z.shape[1]))
+    else:
+        from nbae.engine import exact as ex
+
+        Z = np.asarray(ex.encode(ae, X), dtype=np.float64)
+        n, d = Z.shape
+        mean = np.array([math.fsum(Z[:, i]) / n for i in range(d)])
+        D = Z - mean
+        cov = np.array([[math.fsum(D[:, i] * D[:, j]) / (n - 1) if n > 1 else 0.0
+                         for j in range(d)] for i in range(d)])
+        return {"mean": mean.tolist(), "cov": cov.tolist(),
+                "min": Z.min(axis=0).tolist(), "max": Z.max(axis=0).tolist()}
     return {"mean": Z.mean(axis=0).tolist(), "cov": cov.tolist(),
             "min": Z.min(axis=0).tolist(), "max": Z.max(axis=0).tolist()}

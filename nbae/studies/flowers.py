@@ -31,7 +31,7 @@ from nbae.studies.params import ParamsError, integer, integer_list, model_config
 
 PIXEL_RANGE = (-1.0, 1.0)
 TRAIN_DEFAULTS = {"epochs": 5000}
-SEARCH_DEFAULTS = {"latent_sizes": [1, 2, 3, 4, 5, 6, 8], "epochs": 2000, "seeds": [0],
+SEARCH_DEFAULTS = {"latent_sizes": [1, 2, 3, 4, 5, 6, 8], "epochs": 2000, "seeds": 5,
                    "threshold": 1e-3, "criterion": "best_loss"}
 CRITERIA = ("best_loss", "final_loss")
 NAVIGATE_DEFAULTS = {"photo": 0, "grid_n": 9, "grid_axes": "principal", "grid_dims": [0, 1],
@@ -80,10 +80,9 @@ def search_params(params: dict) -> dict:
         raise ParamsError("params flowers_search.latent_sizes lists a size twice")
     cfg["latent_sizes"] = sorted(sizes)
     cfg["epochs"] = integer(cfg["epochs"], "flowers_search.epochs", 1)
-    seeds = integer_list(cfg["seeds"], "flowers_search.seeds", 0)
-    if len(set(seeds)) != len(seeds):
-        raise ParamsError("params flowers_search.seeds lists a seed twice")
-    cfg["seeds"] = seeds
+    from nbae.studies.font_sweep import seed_list
+
+    cfg["seeds"] = seed_list(cfg["seeds"], "flowers_search.seeds")
     cfg["threshold"] = number(cfg["threshold"], "flowers_search.threshold")
     if cfg["criterion"] not in CRITERIA:
         raise ParamsError(f"params flowers_search.criterion must be one of {list(CRITERIA)}, "
@@ -272,65 +271,80 @@ def save_run(out_dir, model_path, ae, history: pd.DataFrame, summary: dict,
 # latent-size search
 
 
-def latent_search(base_cfg: dict, data: Dataset, sizes, epochs: int, seeds=(0,), report=None):
-    """Train ``base_cfg`` with every latent size and seed; return (table, histories).
+def latent_search(base_cfg: dict, data: Dataset, sizes, epochs: int, seeds=(0,),
+                  scheduler=None, progress=None):
+    """Train ``base_cfg`` with every latent size and seed (a Dask sweep); return
+    (table, histories).
 
     The table has one row per run: ``latent_dim, seed, n_params, epochs, final_loss,
-    best_loss, best_epoch, diverged, seconds``; ``histories[(k, seed)]`` is each run's history.
-    A diverged run is kept (its best finite loss, ``diverged`` True) so one bad size does not
-    sink the search. ``report(row)`` is called after each run (progress lines).
+    best_loss, best_epoch, diverged, seconds``; ``histories[(k, seed)]`` is each run's thinned
+    history. A diverged run is kept (its best finite loss, ``diverged`` True) so one bad size
+    does not sink the search. Runs use the fast BLAS engine (one thread per Dask worker): the
+    flower numbers may differ in the last digits between machines, unlike the font study's.
     """
-    from nbae.errors import TrainingDiverged
+    from nbae.studies.sweep import Task, run_sweep
 
-    rows, histories = [], {}
-    for k in sizes:
-        for seed in seeds:
-            cfg = {**with_latent(base_cfg, k), "epochs": int(epochs), "seed": int(seed)}
-            where = f"flowers_arch (latent size {k})"
-            ae = build_model(cfg, data, where)
-            diverged = False
-            try:
-                history = fit_model(ae, cfg, data, where)
-            except TrainingDiverged:
-                diverged = True
-                history = ae.history
-            t = ae.training
-            loss = history["loss"].to_numpy(dtype=float)
-            row = {"latent_dim": int(k), "seed": int(seed), "n_params": int(ae.n_params),
-                   "epochs": int(t["epochs_run"]),
-                   "final_loss": float(loss[-1]) if len(loss) else math.nan,
-                   "best_loss": float(t["best_loss"]) if t.get("best_loss") is not None
-                   else math.nan,
-                   "best_epoch": int(t["best_epoch"] or 0), "diverged": diverged,
-                   "seconds": round(float(t["seconds"]), 3)}
-            rows.append(row)
-            histories[(int(k), int(seed))] = history
-            if report is not None:
-                report(row)
-    return pd.DataFrame(rows), histories
+    tasks = [Task(key=f"latent {k}, seed {seed}", fn=search_run,
+                  kwargs={"cfg": {**with_latent(base_cfg, k), "epochs": int(epochs),
+                                  "seed": int(seed)}, "data": data},
+                  cost=float(k + 1000)) for k in sizes for seed in seeds]
+    results = run_sweep(tasks, scheduler=scheduler, progress=progress)
+    table = pd.concat([r.tables["row"] for r in results], ignore_index=True)
+    histories = {(int(r.info["latent_dim"]), int(r.info["seed"])): r.tables["curve"]
+                 for r in results}
+    return table, histories
+
+
+def search_run(cfg: dict, data: Dataset, threads=None):
+    """One run of the latent-size search (a sweep task): ``cfg`` trained on ``data``."""
+    from nbae.errors import TrainingDiverged
+    from nbae.studies.sweep import Result
+
+    k = int(cfg["layers"][-1])
+    where = f"flowers_arch (latent size {k})"
+    ae = build_model(cfg, data, where)
+    diverged = False
+    try:
+        history = fit_model(ae, cfg, data, where)
+    except TrainingDiverged:
+        diverged = True
+        history = ae.history
+    t = ae.training
+    loss = history["loss"].to_numpy(dtype=float)
+    row = {"latent_dim": k, "seed": int(cfg["seed"]), "n_params": int(ae.n_params),
+           "epochs": int(t["epochs_run"]),
+           "final_loss": float(loss[-1]) if len(loss) else math.nan,
+           "best_loss": float(t["best_loss"]) if t.get("best_loss") is not None else math.nan,
+           "best_epoch": int(t["best_epoch"] or 0), "diverged": diverged,
+           "seconds": round(float(t["seconds"]), 3)}
+    return Result(tables={"row": pd.DataFrame([row]), "curve": thin_history(history, 10)},
+                  info={"latent_dim": k, "seed": int(cfg["seed"])})
 
 
 def smallest_size(table: pd.DataFrame, threshold: float, criterion: str = "best_loss"):
-    """Smallest latent size whose best run has ``criterion`` <= ``threshold``, else None.
+    """Smallest latent size whose *median* ``criterion`` over seeds is <= ``threshold``.
 
-    Sizes are not assumed monotone: a size that reaches the threshold counts even when a larger
-    one does not (that is reported in the table, not hidden).
+    The rule: half the seeds or more must reach the threshold, so one lucky seed does not
+    decide. Sizes are not assumed monotone (a size counts even when a larger one does not);
+    a NaN loss (diverged before any finite epoch) never qualifies. None when no size does.
     """
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {list(CRITERIA)}, got {criterion!r}")
-    # a NaN loss (diverged before any finite epoch) never qualifies
-    from nbae.studies.selection import choose_latent_dim
-
-    return choose_latent_dim(table.fillna({criterion: math.inf}), threshold, column=criterion)
+    med = table.fillna({criterion: math.inf}).groupby("latent_dim")[criterion].median()
+    ok = med[med <= threshold]
+    return None if ok.empty else int(ok.index.min())
 
 
 def search_summary(table: pd.DataFrame, threshold: float, criterion: str, base_cfg: dict,
                    epochs: int) -> dict:
     """JSON-ready result of the search (DVC metrics): the chosen size and the loss per size."""
     chosen = smallest_size(table, threshold, criterion)
-    per = table.groupby("latent_dim").agg(best_loss=("best_loss", "min"),
-                                          final_loss=("final_loss", "min"),
-                                          seconds=("seconds", "sum"))
+    t = table.fillna({criterion: math.inf})
+    g = t.groupby("latent_dim")
+    per = pd.DataFrame({"median": g[criterion].median(), "q1": g[criterion].quantile(0.25),
+                        "q3": g[criterion].quantile(0.75),
+                        "reached": g[criterion].apply(lambda v: float((v <= threshold).mean())),
+                        "seconds": g["seconds"].sum()})
 
     def by_size(col):
         return {str(int(k)): (_r(v) if math.isfinite(v) else None) for k, v in per[col].items()}
@@ -341,30 +355,37 @@ def search_summary(table: pd.DataFrame, threshold: float, criterion: str, base_c
         "seeds": sorted(int(s) for s in table["seed"].unique()),
         "threshold": float(threshold),
         "criterion": criterion,
+        "rule": "smallest latent size whose median criterion over seeds <= threshold",
         "smallest_latent_dim": chosen,
-        "reached": [int(k) for k, v in per[criterion].items() if v <= threshold],
-        "best_loss": by_size("best_loss"),
-        "final_loss": by_size("final_loss"),
+        "median": by_size("median"),
+        "q1": by_size("q1"),
+        "q3": by_size("q3"),
+        "share_reached": {str(int(k)): float(v) for k, v in per["reached"].items()},
         "diverged_runs": int(table["diverged"].sum()),
         "total_seconds": round(float(table["seconds"].sum()), 1),
     }
 
 
 def search_curves(histories: dict, every: int = 10) -> pd.DataFrame:
-    """``epoch, series, loss`` rows of every search run (``series``: "latent 3" or
-    "latent 3 seed 1" with several seeds), every ``every``-th epoch plus the first and last."""
-    several = len({seed for _, seed in histories}) > 1
+    """``epoch, series, loss`` rows: per latent size ("latent 3") the median loss over its
+    seeds, at every ``every``-th epoch all its seeds logged (plus the first and last)."""
     frames = []
-    for k, seed in sorted(histories):
-        name = f"latent {k} seed {seed}" if several else f"latent {k}"
-        frames.append(thin_history(histories[(k, seed)], every).assign(series=name))
-    return pd.concat(frames, ignore_index=True)[["epoch", "series", "loss"]]
+    for k in sorted({k for k, _ in histories}):
+        runs = [thin_history(h, every)[["epoch", "loss"]] for (kk, _), h in
+                sorted(histories.items()) if kk == k]
+        both = pd.concat(runs, ignore_index=True).groupby("epoch")["loss"]
+        full = both.count() == len(runs)
+        med = both.median()[full]
+        frames.append(pd.DataFrame({"epoch": med.index.to_numpy(), "series": f"latent {k}",
+                                    "loss": med.to_numpy()}))
+    return pd.concat(frames, ignore_index=True)
 
 
 def headline(summary: dict) -> dict:
-    """The flower numbers ``dvc exp show`` displays: the chosen latent size and its loss."""
+    """The flower numbers ``dvc exp show`` displays: the chosen latent size and its median
+    loss over seeds."""
     k = summary["smallest_latent_dim"]
-    best = summary["best_loss"].get(str(k)) if k is not None else None
+    best = summary["median"].get(str(k)) if k is not None else None
     return {"latent_size": k, "latent_mse": float(f"{best:.3g}") if best is not None else None}
 
 

@@ -40,7 +40,7 @@ def main(argv=None) -> int:
         print(f"latent {size}: median {sp['criterion']} {shown}, threshold reached by "
               f"{summary['share_reached'][size]:.0%} of seeds")
     verdict = (f"smallest latent size with median {sp['criterion']} <= {sp['threshold']:g}: {k}"
-               if k is not None else f"no latent size reached {sp['criterion']} <= "
+               if k is not None else f"no latent size's median reached {sp['criterion']} <= "
                f"{sp['threshold']:g}")
     print(f"{verdict} ({len(table)} runs, {summary['total_seconds']:.0f} s)")
     return 0

@@ -156,28 +156,13 @@ def test_pooling_scales_each_seed():
     np.testing.assert_allclose(C, np.eye(5) / 2)
 
 
-class LinearModel:
-    """A fixed random 'autoencoder': linear encoder to 2-D, sigmoid decoder."""
-
-    def __init__(self, d, seed):
-        rng = np.random.default_rng(seed)
-        self.A, self.B = rng.normal(size=(d, 2)), rng.normal(size=(2, d)) * 3
-
-    def encode(self, X):
-        return np.asarray(X) @ self.A
-
-    def decode(self, Z):
-        return 1.0 / (1.0 + np.exp(-np.asarray(Z) @ self.B))
-
-    def reconstruct(self, X):
-        return self.decode(self.encode(X))
-
-
 def test_group_of_identical_seeds_pools_to_the_single_seed():
     X = (np.random.default_rng(5).random((8, 12)) < 0.5).astype(float)
     cfg = cl.claims_params({"font_claims": {"grid_n": 30, "trials": 20, "permutations": 99}})
     labels = list("abcdefgh")
-    m = LinearModel(12, 0)
+    from nbae.engine.model import Autoencoder
+
+    m = Autoencoder([12, 2], output_activation="sigmoid", seed=0)  # random, untrained
     one = cl.study_group({0: m}, X, labels, cfg)
     two = cl.study_group({3: m, 4: m}, X, labels, cfg, group="dae")
     assert one["summary"]["confusion"]["pooled"] == two["summary"]["confusion"]["pooled"]

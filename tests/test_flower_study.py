@@ -90,7 +90,9 @@ def test_search_params_defaults_and_sorting():
     ({"latent_sizes": [2, 2]}, "twice"),
     ({"latent_sizes": []}, "non-empty"),
     ({"latent_sizes": [0, 1]}, ">= 1"),
-    ({"seeds": [1, 1]}, "twice"),
+    ({"seeds": [1, 1]}, r"flowers_search\.seeds must be a count >= 1 or a list of distinct"),
+    ({"seeds": 0}, r"flowers_search\.seeds must be a count >= 1"),
+    ({"seeds": [0, -1]}, r"flowers_search\.seeds"),
     ({"threshold": 0}, "positive"),
     ({"threshold": "low"}, "threshold"),
     ({"criterion": "loss"}, "criterion"),
@@ -211,51 +213,93 @@ def test_smallest_size_picks_the_smallest_reaching_size():
     assert fls.smallest_size(t, 1e-5) is None
 
 
-def test_smallest_size_uses_the_best_seed_and_ignores_nan():
+def test_smallest_size_uses_the_median_seed_and_nan_counts_as_missed():
     t = search_table([(2, 0, 0.1, 0.05, False, 1), (2, 1, 0.001, 0.0001, False, 1),
-                      (1, 0, math.nan, math.nan, True, 1)])
+                      (2, 2, 0.2, 0.0002, False, 1),  # 2 of 3 seeds reach 1e-3: median 2e-4
+                      (1, 0, math.nan, math.nan, True, 1), (1, 1, 0.1, 1e-5, False, 1),
+                      (1, 2, math.nan, math.nan, True, 1)])  # 1 of 3 (two diverged)
     assert fls.smallest_size(t, 1e-3) == 2
+    assert fls.smallest_size(t, 1e-5) is None  # only size 1's one lucky seed is that low
+    assert fls.smallest_size(t, 0.1, "final_loss") == 2  # median final loss of size 2: 0.1
     with pytest.raises(ValueError, match="criterion"):
         fls.smallest_size(t, 1e-3, "loss")
 
 
 def test_search_summary_fields():
     t = search_table([(1, 0, 0.1, 0.05, False, 1.5), (2, 0, 0.01, 0.0009, False, 2.0),
-                      (3, 0, math.nan, 0.0002, True, 0.5)])
+                      (3, 0, math.nan, math.nan, True, 0.5)])
     s = fls.search_summary(t, 1e-3, "best_loss", ARCH, epochs=40)
-    assert s["smallest_latent_dim"] == 2 and s["reached"] == [2, 3]
-    assert s["best_loss"] == {"1": 0.05, "2": 0.0009, "3": 0.0002}
-    assert s["final_loss"]["3"] is None  # NaN is not JSON
+    assert s["smallest_latent_dim"] == 2 and s["seeds"] == [0]
+    assert s["median"] == s["q1"] == s["q3"] == {"1": 0.05, "2": 0.0009, "3": None}  # one seed
+    assert s["share_reached"] == {"1": 0.0, "2": 1.0, "3": 0.0}  # NaN is not JSON, nor reached
     assert s["diverged_runs"] == 1 and s["total_seconds"] == 4.0
     assert s["epochs"] == 40 and s["threshold"] == 1e-3 and s["architecture"].startswith(
         "36-12-k ")
+    assert s["criterion"] == "best_loss" and "median" in s["rule"]
     json.dumps(s, allow_nan=False)
+    assert fls.headline(s) == {"latent_size": 2, "latent_mse": 0.0009}
+    none = fls.search_summary(t, 1e-5, "best_loss", ARCH, epochs=40)
+    assert none["smallest_latent_dim"] is None
+    assert fls.headline(none) == {"latent_size": None, "latent_mse": None}
 
 
 def test_latent_search_trains_every_size_and_seed(data):
-    seen = []
     table, hist = fls.latent_search({**ARCH, "epochs": 999}, data, [1, 2], epochs=20,
-                                    seeds=[0, 1], report=seen.append)
+                                    seeds=[0, 1])
     assert table[["latent_dim", "seed"]].values.tolist() == [[1, 0], [1, 1], [2, 0], [2, 1]]
-    assert len(seen) == 4 and set(hist) == {(1, 0), (1, 1), (2, 0), (2, 1)}
+    assert set(hist) == {(1, 0), (1, 1), (2, 0), (2, 1)}
     assert (table["epochs"] == 20).all() and not table["diverged"].any()
     assert (table["best_loss"] <= table["final_loss"]).all()
     assert table["n_params"].iloc[2] > table["n_params"].iloc[0]
+    assert table["final_loss"].iloc[0] != table["final_loss"].iloc[1]  # the seeds differ
+    for (k, seed), h in hist.items():  # every 10th epoch, the first and the last
+        assert h["epoch"].tolist() == [1, 10, 20]
+        row = table[(table["latent_dim"] == k) & (table["seed"] == seed)].iloc[0]
+        assert h["loss"].iloc[-1] == row["final_loss"]
     curves = fls.search_curves(hist, every=10)
     assert list(curves.columns) == ["epoch", "series", "loss"]  # long format, for dvc plots
-    assert curves["epoch"].tolist() == [1, 10, 20] * 4
-    assert curves["series"].unique().tolist() == ["latent 1 seed 0", "latent 1 seed 1",
-                                                  "latent 2 seed 0", "latent 2 seed 1"]
-    one = fls.search_curves({k: v for k, v in hist.items() if k[1] == 0})
-    assert one["series"].unique().tolist() == ["latent 1", "latent 2"]
+    assert curves["series"].tolist() == ["latent 1"] * 3 + ["latent 2"] * 3  # one per size
+    assert curves["epoch"].tolist() == [1, 10, 20] * 2
+    for k in (1, 2):  # the median of the seeds' losses (the mean of two)
+        want = (hist[(k, 0)]["loss"].to_numpy() + hist[(k, 1)]["loss"].to_numpy()) / 2
+        got = curves[curves["series"] == f"latent {k}"]["loss"].to_numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
 def test_latent_search_keeps_a_diverged_run(data):
     cfg = {**ARCH, "optimizer": "sgd", "lr": 100.0, "activation": "identity",
            "output_activation": "identity", "dtype": "float64"}
     table, hist = fls.latent_search(cfg, data, [2], epochs=50)
-    assert table["diverged"].tolist() == [True]
-    assert table["epochs"].iloc[0] < 50 and len(hist[(2, 0)]) == table["epochs"].iloc[0]
+    assert table["diverged"].tolist() == [True] and table["seed"].tolist() == [0]
+    epochs = table["epochs"].iloc[0]
+    assert epochs < 50 and hist[(2, 0)]["epoch"].iloc[-1] == epochs  # the thinned history
+    assert hist[(2, 0)]["epoch"].iloc[0] == 1
+
+
+def test_search_flowers_stage(workdir, capsys):
+    """2 latent sizes x 2 seeds; the choice follows the median rule on the written table."""
+    assert run_stage(load_stage("search_flowers").main, ARGV["search_flowers"]) == 0
+    table = pd.read_csv("results/flowers/search/latent_search.csv")
+    assert table[["latent_dim", "seed"]].values.tolist() == [[1, 0], [1, 1], [3, 0], [3, 1]]
+    assert (table["epochs"] == 20).all()
+    s = json.loads(Path("results/flowers/search/summary.json").read_text())
+    assert s["seeds"] == [0, 1] and s["threshold"] == 0.15 and s["epochs"] == 20
+    med = {k: float(np.median(table[table["latent_dim"] == k]["best_loss"])) for k in (1, 3)}
+    assert s["median"] == {str(k): pytest.approx(v, rel=1e-5) for k, v in med.items()}
+    q3 = float(np.percentile(table[table["latent_dim"] == 3]["best_loss"], 75))
+    assert s["q3"]["3"] == pytest.approx(q3, rel=1e-5)
+    for k in (1, 3):
+        reached = (table[table["latent_dim"] == k]["best_loss"] <= 0.15).mean()
+        assert s["share_reached"][str(k)] == reached
+    want = next((k for k in (1, 3) if med[k] <= 0.15), None)
+    assert s["smallest_latent_dim"] == want
+    assert json.loads(Path("results/flowers/metrics.json").read_text()) == fls.headline(s)
+    curves = pd.read_csv("results/flowers/search/curves.csv")
+    assert curves["series"].unique().tolist() == ["latent 1", "latent 3"]
+    assert curves["epoch"].tolist() == [1, 10, 20] * 2
+    assert Path("figures/flowers/latent_search.png").stat().st_size > 0
+    out = capsys.readouterr().out
+    assert "latent 1: median best_loss" in out and "of seeds" in out
 
 
 # --------------------------------------------------------------------------------- navigation
@@ -324,7 +368,8 @@ def workdir(tmp_path, data, monkeypatch):
     np.savez("data/flowers/prepared/flowers.npz", X=data.X, ids=np.array(data.info["ids"]),
              labels=np.array(data.info["classes"]))
     params = {"flowers_arch": ARCH, "flowers_train": {"epochs": 60},
-              "flowers_search": {"latent_sizes": [1, 3], "epochs": 30, "threshold": 0.5},
+              "flowers_search": {"latent_sizes": [1, 3], "epochs": 20, "seeds": 2,
+                                 "threshold": 0.15},
               "flowers_navigate": {"photo": 1, "grid_n": 3, "pairs": [[0, 2], [3, 4]],
                                    "steps": 4, "samples": 3}}
     Path("config.yaml").write_text(yaml.safe_dump(params))
@@ -355,11 +400,11 @@ def test_stage_scripts_write_their_outputs(workdir, capsys):
 
     assert run_stage(search.main, ARGV["search_flowers"]) == 0
     s = json.loads(Path("results/flowers/search/summary.json").read_text())
-    assert set(s["best_loss"]) == {"1", "3"} and s["threshold"] == 0.5
+    assert set(s["median"]) == {"1", "3"} and s["threshold"] == 0.15
     headline = json.loads(Path("results/flowers/metrics.json").read_text())
     assert headline["latent_size"] == s["smallest_latent_dim"]
     assert s["smallest_latent_dim"] == fls.smallest_size(
-        pd.read_csv("results/flowers/search/latent_search.csv"), 0.5)
+        pd.read_csv("results/flowers/search/latent_search.csv"), 0.15)
     assert Path("figures/flowers/latent_search.png").stat().st_size > 0
 
     assert run_stage(navigate.main, ARGV["navigate_flowers"]) == 0

@@ -40,7 +40,7 @@ def load_stage(name):
 
 def study(**kw):
     return {"arch": dict(TINY_ARCH), "latent_sizes": [1, 3], "epochs": 200, "val_every": 10,
-            "patience": None, "seed": 0, "use_val_for_training": False, **kw}
+            "patience": None, "seeds": [0], "use_val_for_training": False, **kw}
 
 
 def low_rank(n_train=160, n_val=40, n_test=60, rank=3, d=16, seed=0) -> dict:
@@ -200,9 +200,10 @@ def test_patience_and_training_on_val():
 
 def test_error_per_latent_size_on_rank_3_data():
     data = low_rank()
-    table, curves = gen.generalization(data, study(latent_sizes=[1, 2, 3, 4]))
-    assert list(table.columns[:7]) == ["latent_size", "train_mse", "val_mse", "test_mse",
-                                       "best_epoch", "n_train", "n_test"]
+    table, by_seed, curves = gen.generalization(data, study(latent_sizes=[1, 2, 3, 4]))
+    assert list(table.columns[:5]) == ["latent_size", "train_mse", "val_mse", "test_mse",
+                                       "best_epoch"]
+    assert by_seed["seed"].tolist() == [0, 0, 0, 0]
     assert table[["n_train", "n_val", "n_test"]].iloc[0].tolist() == [160, 40, 60]
     test = dict(zip(table["latent_size"], table["test_mse"], strict=True))
     var = float(data["X"].astype(np.float64).var())
@@ -215,10 +216,21 @@ def test_error_per_latent_size_on_rank_3_data():
     assert sorted(curves["latent_size"].unique()) == [1, 2, 3, 4]
 
 
+def test_medians_over_seeds():
+    data = low_rank(n_train=40, n_val=20, n_test=20)
+    table, by_seed, curves = gen.generalization(data, study(latent_sizes=[2], epochs=20,
+                                                           seeds=[0, 1, 2]))
+    assert sorted(by_seed["seed"]) == [0, 1, 2] and table["seeds"].iloc[0] == 3
+    for col in ("train_mse", "val_mse", "test_mse", "best_epoch"):
+        assert table[col].iloc[0] == np.median(by_seed[col])
+    assert len(set(by_seed["test_mse"])) == 3  # the seeds differ
+    assert sorted(curves["seed"].unique()) == [0, 1, 2]
+
+
 def test_use_val_for_training_trains_on_both():
     data = low_rank(n_train=40, n_val=20, n_test=20)
-    table, _ = gen.generalization(data, study(latent_sizes=[3], epochs=30,
-                                              use_val_for_training=True))
+    table, _, _ = gen.generalization(data, study(latent_sizes=[3], epochs=30,
+                                                 use_val_for_training=True))
     assert table["n_train"].iloc[0] == 60 and table["best_epoch"].iloc[0] == 30
 
 
@@ -248,9 +260,10 @@ def test_generalize_stage_end_to_end(tiny, capsys):
     assert metrics["n_train"] == 40 and metrics["n_test"] == 30 and metrics["classes"] == "1"
     assert metrics["k3"]["test"] < metrics["k1"]["test"] < metrics["mean_test"]
     curves = pd.read_csv(out / "curves.csv")
-    assert list(curves.columns) == ["latent_size", "epoch", "train_mse", "val_mse"]
+    assert list(curves.columns) == ["latent_size", "seed", "epoch", "train_mse", "val_mse"]
+    assert pd.read_csv(out / "by_seed.csv")["seed"].tolist() == [0, 0]
     assert fig.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "latent 3: train" in capsys.readouterr().out
+    assert "latent 3: median over 1 seed(s): train" in capsys.readouterr().out
 
 
 def one_error_line(capsys) -> str:

@@ -51,11 +51,11 @@ def _tiny(work: Path) -> None:
     def font(p):
         for a in p["architectures"].values():
             a["epochs"] = 30
-        p["train_font"]["metric_every"] = 10
+        p["train_font"].update(metric_every=10, seeds=3)
         p["evaluate_font"]["grid_n"] = 4
 
     def denoise(p):
-        p["denoise"].update(copies=2, metric_every=1)
+        p["denoise"].update(copies=2, metric_every=1, seeds=3)
         p["denoise"]["model"]["epochs"] = 2
         p["evaluate_denoising"]["trials"] = 3
 
@@ -63,7 +63,7 @@ def _tiny(work: Path) -> None:
         p["flowers_arch"]["layers"] = [1024, 32, 6]
         p["flowers_train"]["epochs"] = 20
         # a threshold some size reaches: DVC omits a metric column that is null in every row
-        p["flowers_search"].update(epochs=10, latent_sizes=[2, 6], threshold=1.0)
+        p["flowers_search"].update(epochs=10, latent_sizes=[2, 6], threshold=1.0, seeds=2)
         p["flowers_navigate"].update(grid_n=3, samples=2, steps=3)
 
     def vae(p):
@@ -73,8 +73,15 @@ def _tiny(work: Path) -> None:
         p["flowers_vae"].update(epochs=5, layers=[1024, 32, 6])
         p["flowers_vae_samples"]["samples"] = 2
 
+    def claims(p):
+        p["font_claims"].update(grid_n=12, trials=3, permutations=99)
+
+    def generalize(p):
+        p["generalize"].update(epochs=4, latent_sizes=[2, 4], val_every=2)
+        p["generalize"]["arch"]["layers"] = [1024, 32, 2]
+
     for name, change in (("font", font), ("denoise", denoise), ("flowers", flowers),
-                         ("vae", vae)):
+                         ("vae", vae), ("claims", claims), ("generalize", generalize)):
         _edit(work / "config" / f"{name}.yaml", change)
 
 
@@ -83,11 +90,13 @@ def repo(tmp_path_factory):
     dvc = str(dvc_executable())
     work = tmp_path_factory.mktemp("pipeline")
     copy_project(work, extra=("data/flowers/prepared/flowers.npz",
-                              "data/flowers/prepared/contact_sheet.png"))
+                              "data/flowers/prepared/contact_sheet.png",
+                              "data/flowers/split/split.npz"))
     _tiny(work)
     env = dict(project_env(), **OFFLINE)
     init_repo(work, env)
-    run([dvc, "commit", "-f", "prepare_flowers"], work, env)  # as the repository ships it
+    for stage in ("prepare_flowers", "prepare_flower_split"):  # as the repository ships them
+        run([dvc, "commit", "-f", stage], work, env)
     commit_all(work, env, "prepared photos")
     first = run([dvc, "repro"], work, env)
     commit_all(work, env, "results")
@@ -98,8 +107,8 @@ def test_every_stage_ran_offline(repo):
     w, out = repo["dir"], repo["first"].stdout
     stages = yaml.safe_load((w / "dvc.yaml").read_text())["stages"]
     for name, stage in stages.items():
-        if name == "prepare_flowers":
-            assert "Running stage 'prepare_flowers'" not in out  # shipped, never re-run
+        if name in ("prepare_flowers", "prepare_flower_split"):
+            assert f"Running stage '{name}'" not in out  # shipped, never re-run
         elif "foreach" in stage:
             for item in stage["foreach"]:
                 assert f"Running stage '{name}@{item}'" in out
@@ -108,8 +117,13 @@ def test_every_stage_ran_offline(repo):
     for path in HEADLINE:
         assert json.loads((w / path).read_text()), path
     font = json.loads((w / "results/font/metrics.json").read_text())
-    assert set(font) == {"font_arch", "best_loss", "max_px", "glyphs_ok"}
+    assert set(font) == {"font_arch", "success", "med_loss"}
     assert font["font_arch"] == 7
+    seeds = sorted(p.name for p in (w / "models/font/arch/7").iterdir())
+    assert seeds == ["representative.npz", "seed-0.npz", "seed-1.npz", "seed-2.npz"]
+    assert len(list((w / "models/denoise").glob("seed-*.npz"))) == 3
+    assert json.loads((w / "results/font/claims/metrics.json").read_text())
+    assert json.loads((w / "results/generalize/metrics.json").read_text())
     den = json.loads((w / "results/denoise/metrics.json").read_text())
     assert set(den) == {"dae10", "ae10", "dae20", "ae20"}
     assert (w / "figures/font/explorer.html").stat().st_size > 10_000
@@ -120,7 +134,7 @@ def test_experiment_apply_and_nothing_left_to_do(repo):
     w, env, dvc = repo["dir"], repo["env"], repo["dvc"]
     proc = run([dvc, "exp", "run", "-S", "arch=2"], w, env)
     assert "Running stage 'evaluate_font'" in proc.stdout
-    assert "Running stage 'train_font@" not in proc.stdout  # every arch is trained already
+    assert "Running stage 'train_font'" not in proc.stdout  # every arch is trained already
     exps = json.loads(run([dvc, "exp", "show", "--json"], w, env).stdout)
     runs = [e for e in exps if e.get("experiments")]
     assert runs, exps
@@ -146,8 +160,8 @@ def test_exp_show_fits_120_columns(repo):
     lines = [line for line in shown.splitlines() if line.strip()]
     assert lines and max(len(line) for line in lines) <= 120, shown
     assert "…" not in shown, shown
-    for column in ("font_arch", "best_loss", "max_px", "glyphs_ok", "dae10", "ae10", "dae20",
-                   "ae20", "latent_size"):
+    for column in ("font_arch", "success", "med_loss", "dae10", "ae10", "dae20", "ae20",
+                   "latent_size"):
         assert column in shown, (column, shown)
 
 

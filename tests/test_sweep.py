@@ -227,3 +227,27 @@ def test_real_scheduler_and_workers_survive_a_killed_worker(tmp_path):
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
         log.close()
+
+
+def _denoise_sweep_tasks():
+    from nbae.studies import denoising as dn
+    from nbae.studies.denoise_sweep import denoise_tasks
+
+    data = build_font_set(ROOT / "data" / "font.h")
+    cfg = dn.train_params({"denoise": {
+        "levels": [0.0, 0.1, 0.2], "copies": 4, "seed": 0, "metric_every": 5, "seeds": 3,
+        "model": {"layers": [35, 30, 20, 10, 2], "activation": "tanh",
+                  "output_activation": "sigmoid", "loss": "bce", "init": "xavier",
+                  "optimizer": "adam", "lr": 0.001, "batch_size": 5, "epochs": 10}}})
+    return denoise_tasks(cfg, data, cfg["seeds"])
+
+
+GOLDEN_DENOISE_SHA256 = "175c1720daa5b79227da5650c0636c598edcb722531579b178d1497489f1a41c"
+
+
+def test_short_denoiser_sweep_matches_the_committed_golden_numbers(tmp_path):
+    results = run_sweep(_denoise_sweep_tasks(), store=tmp_path, scheduler="serial",
+                        progress=False)
+    assert [r.info["n_samples"] for r in results] == [384]  # 3 levels x 4 copies x 32
+    assert sorted(results[0].models) == ["seed-0", "seed-1", "seed-2"]
+    assert fingerprint(results) == GOLDEN_DENOISE_SHA256

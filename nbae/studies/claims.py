@@ -358,13 +358,16 @@ def study_model(ae, X, pixel, cfg: dict, pixel_range=(0, 1)) -> dict:
 
     Returns ``Z`` (codes), ``terr`` (:func:`territories`), ``conf`` (levels, n, n),
     ``rate`` (n, n, its mean over levels), ``latent`` (n, n) and ``stats`` (:func:`mantel`
-    on ``rate``).
+    on ``rate``). Codes and decodings come from :mod:`nbae.engine.exact`, so the numbers are
+    the same on every machine.
     """
-    Z = ae.encode(X)
-    terr = territories(ae.decode, X, latent_box(Z, cfg["margin"]), cfg["grid_n"],
-                       cfg["max_wrong"], pixel_range)
-    conf = confusion(ae.reconstruct, X, cfg["levels"], cfg["trials"], cfg["kind"],
-                     cfg["seed"], pixel_range)
+    from nbae.engine import exact
+
+    Z = exact.encode(ae, X)
+    terr = territories(lambda C: exact.decode(ae, C), X, latent_box(Z, cfg["margin"]),
+                       cfg["grid_n"], cfg["max_wrong"], pixel_range)
+    conf = confusion(lambda Xn: exact.reconstruct(ae, Xn), X, cfg["levels"], cfg["trials"],
+                     cfg["kind"], cfg["seed"], pixel_range)
     lat = latent_distances(Z)
     rate = np.round(conf.mean(axis=0), 12)  # over the levels
     st = mantel(rate, lat, pixel, cfg["permutations"], cfg["seed"],

@@ -150,8 +150,7 @@ def headline(summary: dict) -> dict:
     med = summary["loss_median"]
     return {"font_arch": int(arch) if str(arch).isdigit() else arch,
             "success": round(float(summary["success"]), 4),
-            "med_loss": None if med is None else float(f"{med:.4g}"),
-            "seeds": int(summary["seeds"])}
+            "med_loss": None if med is None else float(f"{med:.4g}")}
 
 
 def thin_history(history: pd.DataFrame, every: int = 100) -> pd.DataFrame:

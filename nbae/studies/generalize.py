@@ -7,7 +7,7 @@ mean squared reconstruction error on the training, validation and test photos fo
 latent size. Settings (config/generalize.yaml)::
 
     flower_split: {base_url, files, classes, size}        # stage prepare_flower_split
-    generalize:   {arch, latent_sizes, epochs, val_every, patience, seed, use_val_for_training}
+    generalize:   {arch, latent_sizes, epochs, val_every, patience, seeds, use_val_for_training}
 
 The photos come from ``split.npz`` (:func:`load_split`), written by stage
 prepare_flower_split (:mod:`nbae.studies.flower_split`, which this module does not import, so
@@ -33,7 +33,7 @@ from nbae.studies.params import ParamsError, integer, integer_list, model_config
 SPLITS = ("train", "val", "test")  # as nbae.studies.flower_split.SPLITS (tested)
 N_CLASSES = 102
 STUDY_DEFAULTS = {"arch": None, "latent_sizes": [2, 4, 8, 16, 32, 64], "epochs": 1000,
-                  "val_every": 5, "patience": None, "seed": 0, "use_val_for_training": False}
+                  "val_every": 5, "patience": None, "seeds": 3, "use_val_for_training": False}
 # training settings the study owns (an arch may not set them)
 STUDY_OWNED = ("epochs", "restore_best", "patience", "min_delta", "seed")
 
@@ -72,7 +72,9 @@ def study_params(params: dict) -> dict:
     cfg["val_every"] = integer(cfg["val_every"], "generalize.val_every", 1)
     if cfg["patience"] is not None:
         cfg["patience"] = integer(cfg["patience"], "generalize.patience", 1)
-    cfg["seed"] = integer(cfg["seed"], "generalize.seed", 0)
+    from nbae.studies.font_sweep import seed_list
+
+    cfg["seeds"] = seed_list(cfg["seeds"], "generalize.seeds")
     if not isinstance(cfg["use_val_for_training"], bool):
         raise ParamsError(f"params generalize.use_val_for_training must be true or false, "
                           f"got {cfg['use_val_for_training']!r}")
@@ -200,36 +202,53 @@ def pca_mse(X_train, X, k: int) -> float:
     return float(((C - (C @ V.T) @ V) ** 2).mean())
 
 
-def generalization(data: dict, study: dict, report=None):
-    """Train every latent size of ``study`` on the split; return ``(table, curves)``.
+def size_run(data: dict, study: dict, k: int, seed: int, threads=None):
+    """One latent size and seed (a sweep task): the row of :func:`generalization` and the
+    curve of evaluations."""
+    from nbae.studies.sweep import Result
 
-    ``table``: one row per latent size (``latent_size, train_mse, val_mse, test_mse,
-    best_epoch, n_train, n_test``, then ``pca_test_mse, n_val, epochs_run, seconds``);
-    ``curves``: ``latent_size, epoch, train_mse, val_mse`` at every evaluation.
-    ``report(row)`` hears about each finished size.
-    """
     X_tr, X_val, X_te = (part(data, s) for s in SPLITS)
     select = not study["use_val_for_training"]
     fit_on = X_tr if select else np.concatenate([X_tr, X_val])
     if len(fit_on) == 0:
         raise ValueError("the split has no training photos")
-    rows, curves = [], []
-    for k in study["latent_sizes"]:
-        ae, epoch, curve = train_size(study["arch"], k, fit_on, X_val, study["epochs"],
-                                      study["val_every"], study["patience"], study["seed"],
-                                      select)
-        row = {"latent_size": int(k), "train_mse": mse(ae, fit_on), "val_mse": mse(ae, X_val),
-               "test_mse": mse(ae, X_te), "best_epoch": epoch, "n_train": len(fit_on),
-               "n_test": len(X_te), "pca_test_mse": pca_mse(fit_on, X_te, k),
-               "n_val": len(X_val), "epochs_run": int(ae.training["epochs_run"]),
-               "seconds": round(float(ae.training["seconds"]), 2)}
-        rows.append(row)
-        curves.append(curve.assign(latent_size=int(k)))
-        if report is not None:
-            report(row)
-    curves = pd.concat(curves, ignore_index=True)[["latent_size", "epoch", "train_mse",
-                                                   "val_mse"]]
-    return pd.DataFrame(rows), curves
+    ae, epoch, curve = train_size(study["arch"], k, fit_on, X_val, study["epochs"],
+                                  study["val_every"], study["patience"], seed, select)
+    row = {"latent_size": int(k), "seed": int(seed), "train_mse": mse(ae, fit_on),
+           "val_mse": mse(ae, X_val), "test_mse": mse(ae, X_te), "best_epoch": epoch,
+           "n_train": len(fit_on), "n_test": len(X_te), "pca_test_mse": pca_mse(fit_on, X_te, k),
+           "n_val": len(X_val), "epochs_run": int(ae.training["epochs_run"]),
+           "seconds": round(float(ae.training["seconds"]), 2)}
+    return Result(tables={"row": pd.DataFrame([row]),
+                          "curve": curve.assign(latent_size=int(k), seed=int(seed))},
+                  info={"latent_size": int(k), "seed": int(seed)})
+
+
+def generalization(data: dict, study: dict, scheduler=None, progress=None):
+    """Train every latent size and seed of ``study`` on the split (a Dask sweep, see
+    :mod:`nbae.studies.sweep`); return ``(table, by_seed, curves)``.
+
+    ``by_seed``: one row per latent size and seed (``latent_size, seed, train_mse, val_mse,
+    test_mse, best_epoch, n_train, n_test, pca_test_mse, n_val, epochs_run, seconds``);
+    ``table``: per latent size the median over seeds of the MSEs and the epoch (plus the
+    counts and the summed seconds); ``curves``: ``latent_size, seed, epoch, train_mse,
+    val_mse`` at every evaluation. Runs use the fast BLAS engine.
+    """
+    from nbae.studies.sweep import Task, run_sweep
+
+    tasks = [Task(key=f"latent {k}, seed {seed}", fn=size_run,
+                  kwargs={"data": data, "study": study, "k": int(k), "seed": int(seed)},
+                  cost=float(k + 1000)) for k in study["latent_sizes"] for seed in study["seeds"]]
+    results = run_sweep(tasks, scheduler=scheduler, progress=progress)
+    by_seed = pd.concat([r.tables["row"] for r in results], ignore_index=True)
+    curves = pd.concat([r.tables["curve"] for r in results], ignore_index=True)[
+        ["latent_size", "seed", "epoch", "train_mse", "val_mse"]]
+    g = by_seed.groupby("latent_size", sort=True)
+    table = g[["train_mse", "val_mse", "test_mse", "best_epoch", "pca_test_mse"]].median()
+    table = table.assign(n_train=g["n_train"].first(), n_val=g["n_val"].first(),
+                         n_test=g["n_test"].first(), seeds=g["seed"].count(),
+                         seconds=g["seconds"].sum()).reset_index()
+    return table, by_seed, curves
 
 
 def _r(v, digits=4):
@@ -237,10 +256,11 @@ def _r(v, digits=4):
 
 
 def summary(table: pd.DataFrame, data: dict, study: dict) -> dict:
-    """JSON-ready metrics: per latent size ``k<size>: {train, val, test, epoch}``, then counts."""
+    """JSON-ready metrics: per latent size ``k<size>: {train, val, test, epoch}`` (medians over
+    seeds), then counts."""
     classes = sorted(int(c) for c in np.unique(data["labels"]))
     out = {f"k{int(r.latent_size)}": {"train": _r(r.train_mse), "val": _r(r.val_mse),
-                                       "test": _r(r.test_mse), "epoch": int(r.best_epoch)}
+                                       "test": _r(r.test_mse), "epoch": _r(r.best_epoch)}
            for r in table.itertuples()}
     X_tr = part(data, "train")
     if study["use_val_for_training"]:
@@ -252,6 +272,7 @@ def summary(table: pd.DataFrame, data: dict, study: dict) -> dict:
         "classes": "all" if len(classes) == N_CLASSES else ",".join(map(str, classes)),
         "n_train": int(table["n_train"].iloc[0]), "n_val": int(table["n_val"].iloc[0]),
         "n_test": int(table["n_test"].iloc[0]), "val_in_train": study["use_val_for_training"],
-        "epochs": study["epochs"], "seconds": round(float(table["seconds"].sum()), 1),
+        "epochs": study["epochs"], "seeds": len(study["seeds"]),
+        "seconds": round(float(table["seconds"].sum()), 1),
     })
     return out

@@ -29,8 +29,10 @@ def main(argv=None) -> int:
     results = run_sweep(dsw.denoise_tasks(cfg, data, cfg["seeds"]))
     seconds = time.perf_counter() - t0
     models = {int(k.split("-")[1]): ae for r in results for k, ae in r.models.items()}
-    runs = pd.concat([r.tables["runs"] for r in results], ignore_index=True)
-    curves = pd.concat([r.tables["curves"] for r in results], ignore_index=True)
+    runs = pd.concat([r.tables["runs"] for r in results], ignore_index=True).sort_values(
+        "seed", kind="stable").reset_index(drop=True)
+    curves = pd.concat([r.tables["curves"] for r in results], ignore_index=True).sort_values(
+        "seed", kind="stable").reset_index(drop=True)
     rep = fsw.representative_seed(runs)
     out, mdir = Path(args.out_dir), Path(args.models_dir)
     for seed, ae in sorted(models.items()):

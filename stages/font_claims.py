@@ -2,8 +2,9 @@
 
 Usage: python stages/font_claims.py CONFIG FONT_SET AE_DIR DAE_DIR OUT_DIR FIGURES
 AE_DIR (plain autoencoders) and DAE_DIR (denoisers) hold one model per seed, seed-<n>.npz.
-Writes OUT_DIR/metrics.json (attractors, ranking stability, Spearman and partial Spearman
+Writes OUT_DIR/summary.json (attractors, ranking stability, Spearman and partial Spearman
 correlations of confusion with latent distance and their Mantel p-values, per group),
+OUT_DIR/metrics.json (their headline numbers, flat, for ``dvc metrics show``),
 OUT_DIR/territories.csv (glyph, seed, group, share_nearest, share_within), OUT_DIR/pairs.csv
 (group, seed, a, b, latent_distance, pixel_distance, confusion) and
 FIGURES/{territory, confusion_vs_distance}.png.
@@ -77,7 +78,8 @@ def main(argv=None) -> int:
     metrics = {g: out[g]["summary"] for g in out}
     metrics["representative"] = rep
     dest = Path(args.out_dir)
-    write_json(dest / "metrics.json", metrics)
+    write_json(dest / "summary.json", metrics)
+    write_json(dest / "metrics.json", cl.headline(metrics))
     write_csv(dest / "territories.csv", pd.concat([o["territories"] for o in out.values()]))
     write_csv(dest / "pairs.csv", pd.concat([o["pairs"] for o in out.values()]))
 

@@ -244,8 +244,15 @@ def tiny_run(tmp_path_factory):
 def test_stage_writes_consistent_outputs(tiny_run):
     tmp, rc, _ = tiny_run
     assert rc == 0
-    m = json.loads((tmp / "out" / "metrics.json").read_text())
+    m = json.loads((tmp / "out" / "summary.json").read_text())
     assert set(m) == {"ae", "dae", "representative"} and m["representative"] in (0, 1)
+    head = json.loads((tmp / "out" / "metrics.json").read_text())
+    for g in ("ae", "dae"):
+        c = m[g]["confusion"]["pooled"]
+        assert (head[f"{g}_rho"], head[f"{g}_p"], head[f"{g}_prho"], head[f"{g}_pp"]) == (
+            c["rho"], c["p"], c["prho"], c["pp"])
+        assert head[f"{g}_stability"] == m[g]["territory"]["stability"]["rho"]
+        assert head[f"{g}_attractors"] == " ".join(m[g]["territory"]["attractors"])
     for g in ("ae", "dae"):
         assert set(m[g]["confusion"]["pooled"]) >= {"rho", "p", "prho", "pp"}
         assert m[g]["confusion"]["seeds"]["n"] == 2

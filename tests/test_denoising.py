@@ -205,11 +205,7 @@ def _run(name, argv):
     ({"batch_size": 0}, "params denoise.model.batch_size must be an integer >= 1, got 0"),
     ({"activation": None}, "params denoise.model.activation must be a name (e.g. tanh) or a "
                            "list of names, one per hidden layer, got None"),
-    pytest.param({"colour": 1}, "denoise.model: unknown setting(s) 'colour'; known: layers",
-                 marks=pytest.mark.xfail(strict=True, reason="product bug: denoise.train_params "
-                                         "no longer checks the model config (check_config); an "
-                                         "unknown key fails inside the sweep task as ValueError "
-                                         "'config: unknown setting(s)' with exit 1")),
+    ({"colour": 1}, "denoise.model: unknown setting(s) 'colour'; known: layers"),
 ])
 def test_train_denoiser_stage_bad_model_exit_2(tmp_path, capsys, model, message):
     """Bad model settings end the stage with one error line and status 2, before training."""
@@ -231,10 +227,6 @@ def test_train_denoiser_stage_bad_seeds_exit_2(tmp_path, capsys):
                                                 "got [2, 2]\n")
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: since the seed sweep a learning rate the "
-                   "model rejects surfaces from fit_many inside the task as ValueError 'model 0: "
-                   "lr must be > 0, got -1.0' (exit 1, no params key) instead of a ParamsError "
-                   "naming denoise.model (exit 2)")
 def test_train_denoiser_stage_bad_learning_rate_exit_2(tmp_path, capsys, font_npz):
     params = _params(model={"layers": [35, 2], "lr": -1.0, "epochs": 1}, seeds=2)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))

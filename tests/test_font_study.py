@@ -273,14 +273,6 @@ def font_npz(tmp_path, data):
     return tmp_path / "font.npz"
 
 
-# Settings that only the model or its fit rejects (lr, an empty layers list) used to be turned
-# into params errors by train_architecture; inside the sweep task they are not (yet).
-SWEEP_PARAMS_BUG = pytest.mark.xfail(
-    strict=True, reason="product bug: since the seed sweep a setting rejected by the model or "
-    "its fit surfaces from fit_many inside the task as ValueError 'model 0: ...' (exit 1, no "
-    "params key) instead of a ParamsError naming architectures.<k> (exit 2)")
-
-
 def _train_argv(tmp_path, font_npz):
     return [font_npz, tmp_path / "models", tmp_path / "runs"]
 
@@ -289,8 +281,8 @@ def _train_argv(tmp_path, font_npz):
     ({"epochs": 0}, "params architectures.7.epochs must be an integer >= 1, got 0"),
     ({"epochs": -3}, "params architectures.7.epochs must be an integer >= 1, got -3"),
     ({"batch_size": 0}, "params architectures.7.batch_size must be an integer >= 1, got 0"),
-    pytest.param({"layers": []}, "architectures.7: layers needs at least an input and a "
-                                 "latent size, got []", marks=SWEEP_PARAMS_BUG),
+    ({"layers": []}, "architectures.7: layers needs at least an input and a latent size, "
+                     "got []"),
     ({"activation": None}, "params architectures.7.activation must be a name (e.g. tanh) or "
                            "a list of names, one per hidden layer, got None"),
     ({"betas": 3}, "params architectures.7.betas must be two numbers, e.g. [0.9, 0.999], "
@@ -325,7 +317,6 @@ def test_train_font_bad_seeds_exit_2(tmp_path, capsys, font_npz, seeds, message)
     assert not (tmp_path / "models").exists()
 
 
-@SWEEP_PARAMS_BUG
 def test_train_font_bad_learning_rate_exit_2(tmp_path, capsys, font_npz):
     params = {"architectures": {"7": dict(TINY, lr=-1)}, "train_font": {"seeds": 2}}
     rc, err = _run("train_font", tmp_path, params, _train_argv(tmp_path, font_npz), capsys)

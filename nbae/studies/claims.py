@@ -419,3 +419,18 @@ def study_group(models: dict, X, labels, cfg: dict, pixel_range=(0, 1),
     return {"results": results, "summary": summary, "pooled": (C, L, pixel),
             "territories": pd.concat(terr_rows, ignore_index=True),
             "pairs": pd.concat(pair_rows, ignore_index=True)}
+
+
+def headline(summary: dict) -> dict:
+    """Flat numbers of the stage's summary for ``dvc metrics show``: per group (ae, dae) the
+    pooled Spearman rho and partial rho with their Mantel p-values, the ranking stability and
+    the attractor glyphs."""
+    out = {}
+    for g in ("ae", "dae"):
+        if g in summary:
+            c, t = summary[g]["confusion"]["pooled"], summary[g]["territory"]
+            out.update({f"{g}_rho": c["rho"], f"{g}_p": c["p"], f"{g}_prho": c["prho"],
+                        f"{g}_pp": c["pp"], f"{g}_stability": t["stability"]["rho"]
+                        if t["stability"] else None,
+                        f"{g}_attractors": " ".join(t["attractors"])})
+    return out

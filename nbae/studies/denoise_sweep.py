@@ -22,10 +22,12 @@ from nbae.studies.sweep import Result, Task
 def denoise_tasks(cfg: dict, data, seeds) -> list:
     """One task per group of up to 8 seeds (a float64 lane group)."""
     from nbae.studies.denoising import training_set
+    from nbae.studies.ensemble import check_training
     from nbae.studies.font_sweep import chunks, cost
 
     Xin, Y, overrides = training_set(data.X, cfg, data.pixel_range)
     model = {**cfg["model"], **overrides}
+    check_training(model, Xin, Y, where="denoise.model")
     metadata = data.model_metadata()
     metadata["denoising"] = {k: cfg[k] for k in ("kind", "levels", "copies", "mode",
                                                  "fresh_level", "seed")}

@@ -60,6 +60,12 @@ def train_params(params: dict) -> dict:
         raise ParamsError("params denoise.model must be an architecture config "
                           "({layers: [...], ...})")
     cfg["model"] = model_config(cfg["model"], "denoise.model")
+    from nbae.studies.experiment import check_config
+
+    try:
+        check_config(cfg["model"], where="denoise.model")
+    except ValueError as exc:
+        raise ParamsError(str(exc)) from None
     return cfg
 
 

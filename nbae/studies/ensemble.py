@@ -85,3 +85,18 @@ def fit_many(config, X, Y=None, seeds=None, overrides=None, metric=None, metric_
                       enumerate(zip(frames, models, strict=True))], ignore_index=True)
     cols = ["model", "seed", "epoch", "loss"]
     return models, tidy[cols + [c for c in tidy.columns if c not in cols]]
+
+
+def check_training(config, X, Y=None, where: str = "config") -> None:
+    """Raise :class:`~nbae.errors.ParamsError` naming ``where`` when the model or its fit
+    would reject ``config`` on ``X`` -- before a sweep sends it to a worker, where it would
+    surface as a runtime failure of a task."""
+    from nbae.errors import ParamsError
+    from nbae.studies.experiment import fit_kwargs, model_from_config
+
+    try:
+        ae = model_from_config(config, where=where)
+        _settings(ae, X, Y, **fit_kwargs(config))
+    except ValueError as exc:
+        text = str(exc)
+        raise ParamsError(text if where in text else f"{where}: {text}") from None

@@ -324,9 +324,10 @@ def search_run(cfg: dict, data: Dataset, threads=None):
 def smallest_size(table: pd.DataFrame, threshold: float, criterion: str = "best_loss"):
     """Smallest latent size whose *median* ``criterion`` over seeds is <= ``threshold``.
 
-    The rule: half the seeds or more must reach the threshold, so one lucky seed does not
-    decide. Sizes are not assumed monotone (a size counts even when a larger one does not);
-    a NaN loss (diverged before any finite epoch) never qualifies. None when no size does.
+    The rule: the median (for an even count of seeds, the mean of the middle two) must reach
+    the threshold, so one lucky seed does not decide. Sizes are not assumed monotone (a size
+    counts even when a larger one does not); a NaN loss (diverged before any finite epoch)
+    never qualifies. None when no size does.
     """
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {list(CRITERIA)}, got {criterion!r}")

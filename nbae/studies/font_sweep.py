@@ -63,6 +63,10 @@ def cost(cfg: dict, n_rows: int, n_seeds: int) -> float:
 
 def font_tasks(table: dict, data: Dataset, seeds, metric_every: int, max_wrong: int) -> list:
     """One task per architecture and group of up to ``GROUP`` seeds."""
+    from nbae.studies.ensemble import check_training
+
+    for key, cfg in table.items():  # every entry checked before anything is trained
+        check_training(cfg, data.X, where=f"architectures.{key}")
     tasks = []
     for key, cfg in table.items():
         for group in chunks(list(seeds)):

@@ -106,6 +106,7 @@ def test_a_damaged_stored_result_is_computed_again(tmp_path):
 
 
 def test_bad_scheduler_settings_are_one_line_errors(tmp_path, monkeypatch):
+    monkeypatch.setattr(sweep, "CONNECT_TIMEOUT", "1s")
     with pytest.raises(ValueError, match="cannot reach the Dask scheduler"):
         run_sweep([Task("t", square, {"x": 1})], store=tmp_path,
                   scheduler=f"tcp://127.0.0.1:{_free_port()}", progress=False)

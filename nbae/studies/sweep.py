@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 STORE_ENV, SCHEDULER_ENV, WORKERS_ENV = "NBAE_SWEEP_STORE", "NBAE_SCHEDULER", "NBAE_WORKERS"
+CONNECT_TIMEOUT = "30s"  # how long to wait for a scheduler given by address
 DEFAULT_STORE = ".nbae-sweeps"
 
 
@@ -243,7 +244,7 @@ def _client(setting: str):
                                dashboard_address=":0", silence_logs=logging.ERROR)
         return Client(cluster), cluster
     try:
-        return Client(setting, timeout="30s"), None
+        return Client(setting, timeout=CONNECT_TIMEOUT), None
     except (OSError, TimeoutError, ValueError) as exc:
         raise ValueError(f"cannot reach the Dask scheduler {setting!r} "
                          f"(scheduler option / {SCHEDULER_ENV}): {exc}") from None

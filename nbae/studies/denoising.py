@@ -19,7 +19,7 @@ import pandas as pd
 
 from nbae.data.metrics import pixel_errors
 from nbae.data.noise import NOISE_KINDS, add_noise, noisy_copies
-from nbae.studies.params import ParamsError, integer, model_config, section
+from nbae.studies.params import ParamsError, integer, section, study_model_config
 
 MODES = ("fixed", "fresh")
 TRAIN_DEFAULTS = {"kind": "flip", "levels": [0.0, 0.05, 0.1, 0.15, 0.2],
@@ -59,13 +59,7 @@ def train_params(params: dict) -> dict:
     if not isinstance(cfg["model"], dict):
         raise ParamsError("params denoise.model must be an architecture config "
                           "({layers: [...], ...})")
-    cfg["model"] = model_config(cfg["model"], "denoise.model")
-    from nbae.studies.experiment import check_config
-
-    try:
-        check_config(cfg["model"], where="denoise.model")
-    except ValueError as exc:
-        raise ParamsError(str(exc)) from None
+    cfg["model"] = study_model_config(cfg["model"], "denoise.model")
     return cfg
 
 

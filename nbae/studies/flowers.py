@@ -26,8 +26,15 @@ import pandas as pd
 
 from nbae.data.datasets import Dataset, load_dataset
 from nbae.fileio import write_csv, write_json
-from nbae.studies.experiment import check_config, describe, fit_from_config, model_from_config
-from nbae.studies.params import ParamsError, integer, integer_list, model_config, number, section
+from nbae.studies.experiment import describe, fit_from_config, model_from_config
+from nbae.studies.params import (
+    ParamsError,
+    integer,
+    integer_list,
+    number,
+    section,
+    study_model_config,
+)
 
 PIXEL_RANGE = (-1.0, 1.0)
 TRAIN_DEFAULTS = {"epochs": 5000}
@@ -50,11 +57,7 @@ def arch_config(params: dict) -> dict:
     if not isinstance(cfg, dict) or not cfg:
         raise ParamsError("params 'flowers_arch' (an nbae.studies.experiment config, e.g. layers: "
                           "[1024, 512, 256, 64, 6]) is missing")
-    cfg = model_config(cfg, "flowers_arch")
-    try:
-        check_config(cfg, where="flowers_arch")
-    except ValueError as exc:
-        raise ParamsError(str(exc)) from None
+    cfg = study_model_config(cfg, "flowers_arch")
     layers = cfg["layers"]
     if not isinstance(layers, list) or len(layers) < 2:
         raise ParamsError("params flowers_arch.layers must list at least the input and latent "

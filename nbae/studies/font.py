@@ -21,8 +21,7 @@ import numpy as np
 import pandas as pd
 
 from nbae.data.datasets import Dataset
-from nbae.studies.experiment import check_config
-from nbae.studies.params import ParamsError, integer, model_config, section
+from nbae.studies.params import ParamsError, integer, section, study_model_config
 
 IMAGE_SHAPE = (7, 5)
 TRAIN_DEFAULTS = {"seeds": 10, "metric_every": 500, "max_wrong": 1, "epoch_loss": "full"}
@@ -91,11 +90,7 @@ def arch_config(params: dict, arch=None) -> tuple[str, dict]:
     if key not in table:
         raise ParamsError(f"architecture {key!r} is not in params 'architectures' "
                           f"(have {', '.join(table)})")
-    cfg = model_config(table[key], f"architectures.{key}")
-    try:
-        check_config(cfg, where=f"architectures.{key}")
-    except ValueError as exc:
-        raise ParamsError(str(exc)) from None
+    cfg = study_model_config(table[key], f"architectures.{key}")
     cfg.setdefault("epoch_loss", train_params(params)["epoch_loss"])  # the entry's own wins
     return key, cfg
 

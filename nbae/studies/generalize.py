@@ -27,8 +27,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nbae.studies.experiment import check_config, fit_kwargs, model_from_config
-from nbae.studies.params import ParamsError, integer, integer_list, model_config, section
+from nbae.studies.experiment import fit_kwargs, model_from_config
+from nbae.studies.params import (
+    ParamsError,
+    integer,
+    integer_list,
+    section,
+    study_model_config,
+)
 
 SPLITS = ("train", "val", "test")  # as nbae.studies.flower_split.SPLITS (tested)
 N_CLASSES = 102
@@ -47,11 +53,7 @@ def study_params(params: dict) -> dict:
     if not isinstance(arch, dict) or not arch:
         raise ParamsError("params generalize.arch (a model config, e.g. layers: [1024, 512, "
                           "256, 64, 8]) is missing")
-    arch = model_config(arch, "generalize.arch")
-    try:
-        check_config(arch, where="params generalize.arch")
-    except ValueError as exc:
-        raise ParamsError(str(exc)) from None
+    arch = study_model_config(arch, "generalize.arch")
     owned = [k for k in STUDY_OWNED if k in arch]
     if owned:
         raise ParamsError(f"params generalize.arch.{owned[0]}: set it in generalize, not in "

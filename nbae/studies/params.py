@@ -35,7 +35,7 @@ import numpy as np
 from nbae.errors import InputError, ParamsError, TrainingDiverged
 
 __all__ = ["ParamsError", "integer", "integer_list", "load_params", "model_config", "number",
-           "run_stage", "section", "stage_parser"]
+           "run_stage", "section", "stage_parser", "study_model_config"]
 
 
 def _unique_keys_loader():
@@ -120,7 +120,8 @@ def model_config(cfg, where) -> dict:
     The model and ``fit`` check most settings themselves; this catches, before any training,
     the values they accept but that break a stage afterwards (``epochs: 0`` trains nothing,
     so there is no final loss to report) and the types they would trip over with a
-    ``TypeError``. Unknown keys are left to :func:`nbae.studies.experiment.check_config`.
+    ``TypeError``. Unknown keys are left to :func:`nbae.studies.experiment.check_config`
+    (see :func:`study_model_config`).
     """
     if not isinstance(cfg, dict):
         raise ParamsError(f"params {where} must be a mapping of settings (layers, activation, "
@@ -139,6 +140,20 @@ def model_config(cfg, where) -> dict:
             isinstance(b, (int, float)) and not isinstance(b, bool) for b in betas)):
         raise ParamsError(f"params {where}.betas must be two numbers, e.g. [0.9, 0.999], "
                           f"got {betas!r}")
+    return cfg
+
+
+def study_model_config(cfg, where) -> dict:
+    """:func:`model_config` plus :func:`nbae.studies.experiment.check_config` (unknown keys,
+    names), as :class:`ParamsError`: a study's model config holds model and training keys only.
+    """
+    from nbae.studies.experiment import check_config
+
+    cfg = model_config(cfg, where)
+    try:
+        check_config(cfg, where=where)
+    except ValueError as exc:
+        raise ParamsError(str(exc)) from None
     return cfg
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from nbae import figures as plots
 from nbae.fileio import write_csv, write_json
+from nbae.studies import flower_search as fsr
 from nbae.studies import flowers as fls
 from nbae.studies.params import load_params, run_stage, stage_parser
 
@@ -20,16 +21,16 @@ from nbae.studies.params import load_params, run_stage, stage_parser
 def main(argv=None) -> int:
     args = stage_parser(__doc__, "config", "flower_set", "out_dir", "figure").parse_args(argv)
     params = load_params(args.config)
-    base, sp = fls.arch_config(params), fls.search_params(params)
+    base, sp = fls.arch_config(params), fsr.search_params(params)
     data = fls.load_flower_set(args.flower_set)
-    table, histories = fls.latent_search(base, data, sp["latent_sizes"], sp["epochs"],
+    table, histories = fsr.latent_search(base, data, sp["latent_sizes"], sp["epochs"],
                                          sp["seeds"])
-    summary = fls.search_summary(table, sp["threshold"], sp["criterion"], base, sp["epochs"])
+    summary = fsr.search_summary(table, sp["threshold"], sp["criterion"], base, sp["epochs"])
     out = Path(args.out_dir)
     write_csv(out / "search" / "latent_search.csv", table)
-    write_csv(out / "search" / "curves.csv", fls.search_curves(histories))
+    write_csv(out / "search" / "curves.csv", fsr.search_curves(histories))
     write_json(out / "search" / "summary.json", summary)
-    write_json(out / "metrics.json", fls.headline(summary))
+    write_json(out / "metrics.json", fsr.headline(summary))
     k = summary["smallest_latent_dim"]
     plots.plot_latent_search(
         table, args.figure, threshold=sp["threshold"], chosen=k,

@@ -15,6 +15,7 @@ import yaml
 
 from nbae.data.datasets import Dataset
 from nbae.engine.model import Autoencoder
+from nbae.studies import flower_search as fsr
 from nbae.studies import flowers as fls
 from nbae.studies.params import ParamsError, run_stage
 
@@ -81,9 +82,9 @@ def test_bad_train_params_raise_params_error(params, match):
 
 
 def test_search_params_defaults_and_sorting():
-    cfg = fls.search_params({"flowers_search": {"latent_sizes": [6, 2, 4]}})
+    cfg = fsr.search_params({"flowers_search": {"latent_sizes": [6, 2, 4]}})
     assert cfg["latent_sizes"] == [2, 4, 6]
-    assert cfg["threshold"] == fls.SEARCH_DEFAULTS["threshold"]
+    assert cfg["threshold"] == fsr.SEARCH_DEFAULTS["threshold"]
 
 
 @pytest.mark.parametrize("section, match", [
@@ -100,7 +101,7 @@ def test_search_params_defaults_and_sorting():
 ])
 def test_bad_search_params(section, match):
     with pytest.raises(ParamsError, match=match):
-        fls.search_params({"flowers_search": section})
+        fsr.search_params({"flowers_search": section})
 
 
 def test_navigate_params_checks_photos_and_dims():
@@ -207,10 +208,10 @@ def test_thin_history_keeps_first_last_and_multiples():
 def test_smallest_size_picks_the_smallest_reaching_size():
     t = search_table([(2, 0, 0.1, 0.05, False, 1), (3, 0, 0.01, 0.0009, False, 1),
                       (4, 0, 0.002, 0.0005, False, 1), (5, 0, 0.02, 0.002, False, 1)])
-    assert fls.smallest_size(t, 1e-3) == 3
-    assert fls.smallest_size(t, 1e-3, "final_loss") is None
-    assert fls.smallest_size(t, 0.01, "final_loss") == 3
-    assert fls.smallest_size(t, 1e-5) is None
+    assert fsr.smallest_size(t, 1e-3) == 3
+    assert fsr.smallest_size(t, 1e-3, "final_loss") is None
+    assert fsr.smallest_size(t, 0.01, "final_loss") == 3
+    assert fsr.smallest_size(t, 1e-5) is None
 
 
 def test_smallest_size_uses_the_median_seed_and_nan_counts_as_missed():
@@ -218,17 +219,17 @@ def test_smallest_size_uses_the_median_seed_and_nan_counts_as_missed():
                       (2, 2, 0.2, 0.0002, False, 1),  # 2 of 3 seeds reach 1e-3: median 2e-4
                       (1, 0, math.nan, math.nan, True, 1), (1, 1, 0.1, 1e-5, False, 1),
                       (1, 2, math.nan, math.nan, True, 1)])  # 1 of 3 (two diverged)
-    assert fls.smallest_size(t, 1e-3) == 2
-    assert fls.smallest_size(t, 1e-5) is None  # only size 1's one lucky seed is that low
-    assert fls.smallest_size(t, 0.1, "final_loss") == 2  # median final loss of size 2: 0.1
+    assert fsr.smallest_size(t, 1e-3) == 2
+    assert fsr.smallest_size(t, 1e-5) is None  # only size 1's one lucky seed is that low
+    assert fsr.smallest_size(t, 0.1, "final_loss") == 2  # median final loss of size 2: 0.1
     with pytest.raises(ValueError, match="criterion"):
-        fls.smallest_size(t, 1e-3, "loss")
+        fsr.smallest_size(t, 1e-3, "loss")
 
 
 def test_search_summary_fields():
     t = search_table([(1, 0, 0.1, 0.05, False, 1.5), (2, 0, 0.01, 0.0009, False, 2.0),
                       (3, 0, math.nan, math.nan, True, 0.5)])
-    s = fls.search_summary(t, 1e-3, "best_loss", ARCH, epochs=40)
+    s = fsr.search_summary(t, 1e-3, "best_loss", ARCH, epochs=40)
     assert s["smallest_latent_dim"] == 2 and s["seeds"] == [0]
     assert s["median"] == s["q1"] == s["q3"] == {"1": 0.05, "2": 0.0009, "3": None}  # one seed
     assert s["share_reached"] == {"1": 0.0, "2": 1.0, "3": 0.0}  # NaN is not JSON, nor reached
@@ -237,14 +238,14 @@ def test_search_summary_fields():
         "36-12-k ")
     assert s["criterion"] == "best_loss" and "median" in s["rule"]
     json.dumps(s, allow_nan=False)
-    assert fls.headline(s) == {"latent_size": 2, "latent_mse": 0.0009}
-    none = fls.search_summary(t, 1e-5, "best_loss", ARCH, epochs=40)
+    assert fsr.headline(s) == {"latent_size": 2, "latent_mse": 0.0009}
+    none = fsr.search_summary(t, 1e-5, "best_loss", ARCH, epochs=40)
     assert none["smallest_latent_dim"] is None
-    assert fls.headline(none) == {"latent_size": None, "latent_mse": None}
+    assert fsr.headline(none) == {"latent_size": None, "latent_mse": None}
 
 
 def test_latent_search_trains_every_size_and_seed(data):
-    table, hist = fls.latent_search({**ARCH, "epochs": 999}, data, [1, 2], epochs=20,
+    table, hist = fsr.latent_search({**ARCH, "epochs": 999}, data, [1, 2], epochs=20,
                                     seeds=[0, 1])
     assert table[["latent_dim", "seed"]].values.tolist() == [[1, 0], [1, 1], [2, 0], [2, 1]]
     assert set(hist) == {(1, 0), (1, 1), (2, 0), (2, 1)}
@@ -256,7 +257,7 @@ def test_latent_search_trains_every_size_and_seed(data):
         assert h["epoch"].tolist() == [1, 10, 20]
         row = table[(table["latent_dim"] == k) & (table["seed"] == seed)].iloc[0]
         assert h["loss"].iloc[-1] == row["final_loss"]
-    curves = fls.search_curves(hist, every=10)
+    curves = fsr.search_curves(hist, every=10)
     assert list(curves.columns) == ["epoch", "series", "loss"]  # long format, for dvc plots
     assert curves["series"].tolist() == ["latent 1"] * 3 + ["latent 2"] * 3  # one per size
     assert curves["epoch"].tolist() == [1, 10, 20] * 2
@@ -269,7 +270,7 @@ def test_latent_search_trains_every_size_and_seed(data):
 def test_latent_search_keeps_a_diverged_run(data):
     cfg = {**ARCH, "optimizer": "sgd", "lr": 100.0, "activation": "identity",
            "output_activation": "identity", "dtype": "float64"}
-    table, hist = fls.latent_search(cfg, data, [2], epochs=50)
+    table, hist = fsr.latent_search(cfg, data, [2], epochs=50)
     assert table["diverged"].tolist() == [True] and table["seed"].tolist() == [0]
     epochs = table["epochs"].iloc[0]
     assert epochs < 50 and hist[(2, 0)]["epoch"].iloc[-1] == epochs  # the thinned history
@@ -293,7 +294,7 @@ def test_search_flowers_stage(workdir, capsys):
         assert s["share_reached"][str(k)] == reached
     want = next((k for k in (1, 3) if med[k] <= 0.15), None)
     assert s["smallest_latent_dim"] == want
-    assert json.loads(Path("results/flowers/metrics.json").read_text()) == fls.headline(s)
+    assert json.loads(Path("results/flowers/metrics.json").read_text()) == fsr.headline(s)
     curves = pd.read_csv("results/flowers/search/curves.csv")
     assert curves["series"].unique().tolist() == ["latent 1", "latent 3"]
     assert curves["epoch"].tolist() == [1, 10, 20] * 2
@@ -403,7 +404,7 @@ def test_stage_scripts_write_their_outputs(workdir, capsys):
     assert set(s["median"]) == {"1", "3"} and s["threshold"] == 0.15
     headline = json.loads(Path("results/flowers/metrics.json").read_text())
     assert headline["latent_size"] == s["smallest_latent_dim"]
-    assert s["smallest_latent_dim"] == fls.smallest_size(
+    assert s["smallest_latent_dim"] == fsr.smallest_size(
         pd.read_csv("results/flowers/search/latent_search.csv"), 0.15)
     assert Path("figures/flowers/latent_search.png").stat().st_size > 0
 

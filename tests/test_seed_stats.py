@@ -14,7 +14,7 @@ import pytest
 
 from nbae.studies import denoise_sweep as dsw
 from nbae.studies import denoising as dn
-from nbae.studies import flowers as fls
+from nbae.studies import flower_search as fsr
 from nbae.studies import font as fst
 from nbae.studies import font_sweep as fsw
 from nbae.studies.params import ParamsError
@@ -164,7 +164,7 @@ def test_seed_list_bad_values_name_the_key(value):
     (fst.train_params, {"train_font": {"seeds": 0}}, "train_font.seeds"),
     (dn.train_params, {"denoise": {"seeds": [2, 2], "model": {"layers": [35, 2]}}},
      "denoise.seeds"),
-    (fls.search_params, {"flowers_search": {"seeds": -1}}, "flowers_search.seeds"),
+    (fsr.search_params, {"flowers_search": {"seeds": -1}}, "flowers_search.seeds"),
 ])
 def test_each_study_names_its_seeds_key(read, params, key):
     with pytest.raises(ParamsError, match=f"params {key} must be a count"):
@@ -268,12 +268,12 @@ def test_smallest_size_median_rule():
         (4, 0, 0.1, 1e-4, False, 1), (4, 1, 0.1, 1e-4, False, 1), (4, 2, 0.1, 1e-4, False, 1),
     ])
     # size 2: 1 of 3 seeds under 1e-3 (median 2e-3); size 3: 2 of 3 (median 8e-4)
-    assert fls.smallest_size(t, 1e-3) == 3
-    assert fls.smallest_size(t[t["latent_dim"] != 3], 1e-3) == 4
-    assert fls.smallest_size(t, 2e-3) == 2  # the median itself is enough
+    assert fsr.smallest_size(t, 1e-3) == 3
+    assert fsr.smallest_size(t[t["latent_dim"] != 3], 1e-3) == 4
+    assert fsr.smallest_size(t, 2e-3) == 2  # the median itself is enough
     # a size is not assumed monotone: a smaller size that qualifies wins over a larger one
     lucky = pd.concat([t, search_table([(1, s, 0.1, 1e-5, False, 1) for s in range(3)])])
-    assert fls.smallest_size(lucky, 1e-3) == 1
+    assert fsr.smallest_size(lucky, 1e-3) == 1
 
 
 def test_smallest_size_nan_is_a_miss():
@@ -281,8 +281,8 @@ def test_smallest_size_nan_is_a_miss():
                       (1, 2, 0.1, 1e-6, False, 1),  # 1 of 3: the two diverged runs count
                       (2, 0, NAN, NAN, True, 1), (2, 1, 0.1, 1e-6, False, 1),
                       (2, 2, 0.1, 1e-6, False, 1)])  # 2 of 3
-    assert fls.smallest_size(t, 1e-3) == 2
-    assert fls.smallest_size(t.iloc[:3], 1e-3) is None
+    assert fsr.smallest_size(t, 1e-3) == 2
+    assert fsr.smallest_size(t.iloc[:3], 1e-3) is None
 
 
 def test_search_summary_known_answers():
@@ -293,7 +293,7 @@ def test_search_summary_known_answers():
         (3, 3, 0.0003, 0.0002, False, 3.0), (3, 1, 0.0004, 0.0003, False, 3.0),
         (3, 2, 0.0005, 0.0004, False, 3.0),
     ])
-    s = fls.search_summary(t, 1e-3, "best_loss", {"layers": [36, 12, 3]}, epochs=50)
+    s = fsr.search_summary(t, 1e-3, "best_loss", {"layers": [36, 12, 3]}, epochs=50)
     assert s["smallest_latent_dim"] == 2  # median 0.0009 (2 of 3 seeds)
     assert s["seeds"] == [1, 2, 3]
     # size 1: 0.04 0.05 inf (the diverged run); positions 0.5, 1, 1.5
@@ -307,8 +307,8 @@ def test_search_summary_known_answers():
     assert s["criterion"] == "best_loss" and s["threshold"] == 1e-3 and s["epochs"] == 50
     assert s["architecture"].startswith("36-12-k")
     json.dumps(s, allow_nan=False)
-    assert fls.headline(s) == {"latent_size": 2, "latent_mse": 0.0009}
-    f = fls.search_summary(t, 1e-3, "final_loss", {"layers": [36, 12, 3]}, epochs=50)
+    assert fsr.headline(s) == {"latent_size": 2, "latent_mse": 0.0009}
+    f = fsr.search_summary(t, 1e-3, "final_loss", {"layers": [36, 12, 3]}, epochs=50)
     assert f["median"] == {"1": 0.06, "2": 0.001, "3": 0.0004}
     assert f["smallest_latent_dim"] == 2 and f["criterion"] == "final_loss"
 
@@ -320,7 +320,7 @@ def test_search_curves_median_over_seeds():
             (1, 2): pd.DataFrame({"epoch": e20, "loss": 2.0 / e20}),
             (2, 0): pd.DataFrame({"epoch": e20, "loss": np.full(20, 0.5)}),
             (2, 1): pd.DataFrame({"epoch": e15, "loss": np.full(15, 0.1)})}  # stopped at 15
-    c = fls.search_curves(hist, every=10)
+    c = fsr.search_curves(hist, every=10)
     one = c[c["series"] == "latent 1"]
     assert one["epoch"].tolist() == [1, 10, 20]
     np.testing.assert_allclose(one["loss"], [2.0, 0.2, 0.1])  # the middle seed: 2 / epoch

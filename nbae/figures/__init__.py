@@ -6,7 +6,7 @@ The rooms: :mod:`~nbae.figures.common` (checks, rendering, tiles), :mod:`~nbae.f
 :mod:`~nbae.figures.latent` (the labelled latent map), :mod:`~nbae.figures.curves` (training
 error, noise curves, latent-size search). ``from nbae import figures as plots`` gives the
 same names the former ``nbae.plots`` module had (less its two computations:
-the latent-size choice is :func:`nbae.studies.flowers.smallest_size`, ``wrong_pixel_mask`` in
+the latent-size choice is :func:`nbae.studies.flower_search.smallest_size`, ``wrong_pixel_mask`` in
 :mod:`nbae.data.metrics`).
 """
 

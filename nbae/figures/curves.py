@@ -231,7 +231,7 @@ def plot_latent_search(df: pd.DataFrame, path, threshold: float | None = None,
     ``df`` has columns ``latent_dim``, ``final_loss``, ``best_loss`` (several rows per size,
     e.g. seeds, are drawn as points; the lines follow each size's median, and the best loss's
     interquartile range is shaded). ``chosen``
-    is the caller's decision (e.g. :func:`nbae.studies.flowers.smallest_size`), marked with a
+    is the caller's decision (e.g. :func:`nbae.studies.flower_search.smallest_size`), marked with a
     star; the figure decides nothing. With a ``threshold`` that no size's best loss reaches,
     the figure says so.
     """

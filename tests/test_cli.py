@@ -523,3 +523,14 @@ def test_train_vae_option_errors(tmp_path, args, message):
             "-o", tmp_path / "v.npz", code=2)
     assert message in r.output and r.output.count("Error:") == 1
     assert not (tmp_path / "v.npz").exists()
+
+
+def test_a_closed_stdout_pipe_ends_quietly():
+    """``nbae info m.npz | head -1``: the reader goes away; no 'Broken pipe' error line."""
+    model = ROOT / "models/font/arch/7/representative.npz"
+    p = subprocess.Popen([sys.executable, "-m", "nbae.cli", "info", str(model)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    p.stdout.close()  # before the command writes anything
+    err = p.stderr.read().decode()
+    p.stderr.close()
+    assert p.wait(60) == 141 and err == ""

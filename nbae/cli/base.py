@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -94,6 +95,13 @@ def friendly(fn):
                 return fn(*args, **kwargs)
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
             raise
+        except BrokenPipeError:
+            # the reader of stdout went away (``nbae encode m.npz k | head -1``): stop quietly,
+            # as shell tools do (status 141, SIGPIPE's); stdout goes to /dev/null so the exit
+            # flush cannot fail a second time
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise click.exceptions.Exit(141) from None
         except Exception as exc:
             if os.environ.get("NBAE_DEBUG"):
                 raise

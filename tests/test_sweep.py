@@ -252,3 +252,40 @@ def test_short_denoiser_sweep_matches_the_committed_golden_numbers(tmp_path):
     assert [r.info["n_samples"] for r in results] == [384]  # 3 levels x 4 copies x 32
     assert sorted(results[0].models) == ["seed-0", "seed-1", "seed-2"]
     assert fingerprint(results) == GOLDEN_DENOISE_SHA256
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_a_local_cluster_keeps_finished_tasks_and_a_rerun_resumes(tmp_path):
+    """The train_font stage on the default local Dask cluster; Ctrl-C (SIGINT to the whole
+    process group, as a terminal sends it) once two tasks are stored: exit 130, one error
+    line, the stored tasks intact; a rerun keeps them and does only the rest."""
+    import yaml
+
+    cfg = yaml.safe_load((ROOT / "config/font.yaml").read_text())
+    for a in cfg["architectures"].values():
+        a["epochs"] = 1500
+    cfg["train_font"].update(seeds=4, metric_every=500)
+    (tmp_path / "font.yaml").write_text(yaml.safe_dump(cfg))
+    store = tmp_path / "store"
+    env = {**os.environ, "NBAE_SWEEP_STORE": str(store), "NBAE_SCHEDULER": "local",
+           "NBAE_WORKERS": "2", "PYTHONPATH": str(ROOT)}
+    argv = [sys.executable, "stages/train_font.py", str(tmp_path / "font.yaml"),
+            "data/font/font.npz", str(tmp_path / "models"), str(tmp_path / "runs")]
+    p = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and len(list(store.glob("[0-9a-f]*"))) < 2:
+        time.sleep(0.05)
+    os.killpg(p.pid, signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    done = {d.name: d.stat().st_mtime_ns for d in store.glob("[0-9a-f]*")}
+    assert p.returncode == 130, (out, err)
+    assert err.decode().strip().splitlines()[-1].startswith("error: interrupted")
+    assert 2 <= len(done) < 8 and not list(store.glob(".tmp-*"))
+    assert not (tmp_path / "models").exists()  # nothing half-written
+    again = subprocess.run(argv, cwd=ROOT, env={**env, "NBAE_SCHEDULER": "serial"},
+                           capture_output=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    after = {d.name: d.stat().st_mtime_ns for d in store.glob("[0-9a-f]*")}
+    assert len(after) == 8 and all(after[k] == v for k, v in done.items())
+    assert len(list((tmp_path / "models").glob("*/seed-*.npz"))) == 8 * 4

@@ -271,8 +271,12 @@ def test_ctrl_c_on_a_local_cluster_keeps_finished_tasks_and_a_rerun_resumes(tmp_
            "NBAE_WORKERS": "2", "PYTHONPATH": str(ROOT)}
     argv = [sys.executable, "stages/train_font.py", str(tmp_path / "font.yaml"),
             "data/font/font.npz", str(tmp_path / "models"), str(tmp_path / "runs")]
+    # a shell that starts us in the background makes SIGINT ignored, and an ignored SIGINT
+    # stays ignored in children (Python then installs no KeyboardInterrupt handler): restore
+    # the default, as a terminal's foreground job has it
     p = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, start_new_session=True)
+                         stderr=subprocess.PIPE, start_new_session=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 300
     while time.time() < deadline and len(list(store.glob("[0-9a-f]*"))) < 2:
         time.sleep(0.05)

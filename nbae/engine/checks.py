@@ -60,3 +60,26 @@ def count(name, value, minimum):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+def optimizer_settings(optimizer, lr, momentum, betas, eps, weight_decay):
+    """(name, lr, momentum, beta1, beta2, eps, weight_decay) checked as every fit checks them
+    (Autoencoder.fit, the VAE's fit and the lanes engine share these rules and messages)."""
+    from nbae.engine import codes as C
+
+    opt = C.optimizer_name(optimizer)
+    lr = positive("lr", lr)
+    momentum = positive("momentum", momentum, allow_zero=True)
+    if momentum >= 1:
+        raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+    if opt != "sgd" and momentum:
+        raise ValueError(f"momentum applies to optimizer 'sgd' only, not {opt!r}")
+    try:
+        b1, b2 = (float(b) for b in betas)
+    except (TypeError, ValueError):
+        raise ValueError(f"betas must be two numbers, got {betas!r}") from None
+    if not (0 <= b1 < 1 and 0 <= b2 < 1):
+        raise ValueError(f"betas must lie in [0, 1), got {betas!r}")
+    eps = (1e-10 if opt == "adagrad" else 1e-8) if eps is None else positive("eps", eps)
+    weight_decay = positive("weight_decay", weight_decay, allow_zero=True)
+    return opt, lr, momentum, b1, b2, eps, weight_decay

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from nbae.engine import codes as C
+from nbae.engine.checks import optimizer_settings
 from nbae.engine.model import (
     _CHUNK_SECONDS,
     TrainingDiverged,
@@ -56,26 +57,14 @@ def _settings(ae, X, Y, epochs=1000, batch_size=5, optimizer="adam", lr=1e-3, sh
     Y = ae._targets(X, Y)
     if Y.shape[0] != X.shape[0]:
         raise ValueError(f"X has {X.shape[0]} rows but Y has {Y.shape[0]}")
-    opt = C.optimizer_name(optimizer)
-    momentum = _positive("momentum", momentum, allow_zero=True)
-    if momentum >= 1:
-        raise ValueError(f"momentum must be in [0, 1), got {momentum}")
-    if opt != "sgd" and momentum:
-        raise ValueError(f"momentum applies to optimizer 'sgd' only, not {opt!r}")
-    try:
-        b1, b2 = (float(b) for b in betas)
-    except (TypeError, ValueError):
-        raise ValueError(f"betas must be two numbers, got {betas!r}") from None
-    if not (0 <= b1 < 1 and 0 <= b2 < 1):
-        raise ValueError(f"betas must lie in [0, 1), got {betas!r}")
+    opt, lr, momentum, b1, b2, eps, weight_decay = optimizer_settings(
+        optimizer, lr, momentum, betas, eps, weight_decay)
     if epoch_loss not in ("running", "full"):
         raise ValueError(f"epoch_loss must be 'running' or 'full', got {epoch_loss!r}")
     return X, Y, {
         "epochs": _count("epochs", epochs, 0), "batch_size": _count("batch_size", batch_size, 1),
-        "optimizer": opt, "lr": _positive("lr", lr), "shuffle": bool(shuffle),
-        "momentum": momentum, "betas": [b1, b2],
-        "eps": (1e-10 if opt == "adagrad" else 1e-8) if eps is None else _positive("eps", eps),
-        "weight_decay": _positive("weight_decay", weight_decay, allow_zero=True),
+        "optimizer": opt, "lr": lr, "shuffle": bool(shuffle), "momentum": momentum,
+        "betas": [b1, b2], "eps": eps, "weight_decay": weight_decay,
         "restore_best": bool(restore_best),
         "patience": None if patience is None else _count("patience", patience, 1),
         "min_delta": _positive("min_delta", min_delta, allow_zero=True),

@@ -14,7 +14,7 @@ import numpy as np
 
 from nbae.engine import codes as C
 from nbae.engine.blas import blas_threads
-from nbae.engine.checks import check_matrix, count, positive
+from nbae.engine.checks import check_matrix, count, optimizer_settings, positive
 from nbae.engine.history import ProgressBar, history_frame, metric_values
 from nbae.errors import TrainingDiverged
 
@@ -85,21 +85,8 @@ class TrainingMixin:
             raise ValueError(f"X has {X.shape[0]} rows but Y has {Y.shape[0]}")
         epochs = count("epochs", epochs, 0)
         batch_size = count("batch_size", batch_size, 1)
-        opt = C.optimizer_name(optimizer)
-        lr = positive("lr", lr)
-        momentum = positive("momentum", momentum, allow_zero=True)
-        if momentum >= 1:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
-        if opt != "sgd" and momentum:
-            raise ValueError(f"momentum applies to optimizer 'sgd' only, not {opt!r}")
-        try:
-            b1, b2 = (float(b) for b in betas)
-        except (TypeError, ValueError):
-            raise ValueError(f"betas must be two numbers, got {betas!r}") from None
-        if not (0 <= b1 < 1 and 0 <= b2 < 1):
-            raise ValueError(f"betas must lie in [0, 1), got {betas!r}")
-        eps = (1e-10 if opt == "adagrad" else 1e-8) if eps is None else positive("eps", eps)
-        weight_decay = positive("weight_decay", weight_decay, allow_zero=True)
+        opt, lr, momentum, b1, b2, eps, weight_decay = optimizer_settings(
+            optimizer, lr, momentum, betas, eps, weight_decay)
         patience = 0 if patience is None else count("patience", patience, 1)
         min_delta = positive("min_delta", min_delta, allow_zero=True)
         metric_every = count("metric_every", metric_every, 1)

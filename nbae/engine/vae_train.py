@@ -14,6 +14,7 @@ import numpy as np
 
 from nbae.engine import codes as C
 from nbae.engine.blas import blas_threads
+from nbae.engine.checks import optimizer_settings
 from nbae.engine.model import (
     _CHUNK_SECONDS,
     Autoencoder,
@@ -157,19 +158,5 @@ def fit_vae(vae, X, Y, epochs, batch_size, optimizer, lr, shuffle, momentum, bet
 
 def _optimizer_settings(optimizer, lr, momentum, betas, eps, weight_decay):
     """(name, [lr, momentum, beta1, beta2, eps, weight_decay]) checked as Autoencoder.fit does."""
-    opt = C.optimizer_name(optimizer)
-    lr = _positive("lr", lr)
-    momentum = _positive("momentum", momentum, allow_zero=True)
-    if momentum >= 1:
-        raise ValueError(f"momentum must be in [0, 1), got {momentum}")
-    if opt != "sgd" and momentum:
-        raise ValueError(f"momentum applies to optimizer 'sgd' only, not {opt!r}")
-    try:
-        b1, b2 = (float(b) for b in betas)
-    except (TypeError, ValueError):
-        raise ValueError(f"betas must be two numbers, got {betas!r}") from None
-    if not (0 <= b1 < 1 and 0 <= b2 < 1):
-        raise ValueError(f"betas must lie in [0, 1), got {betas!r}")
-    eps = (1e-10 if opt == "adagrad" else 1e-8) if eps is None else _positive("eps", eps)
-    weight_decay = _positive("weight_decay", weight_decay, allow_zero=True)
-    return opt, [lr, momentum, b1, b2, eps, weight_decay]
+    opt, *values = optimizer_settings(optimizer, lr, momentum, betas, eps, weight_decay)
+    return opt, values

@@ -43,12 +43,12 @@ from nbae.engine.lanes.math import (
     _log,
     _seg,
     _slp,
-    block_scratch,
-    fma,
     lane_scratch,
     sigmoid_lanes,
     tanh_lanes,
 )
+from nbae.engine.lanes.products import lane_product
+from nbae.engine.lanes.simd import vadd, vdiv, vload, vmul, vsqrt, vstore, vsub, vzero
 
 IDENTITY, TANH, SIGMOID, RELU, LEAKY_RELU, SOFTMAX = 0, 1, 2, 3, 4, 5
 MSE, BCE = 0, 1
@@ -65,13 +65,6 @@ HP_SIZE = 6
 # layer kernels (all on flat per-group arrays, lane index innermost)
 
 
-# Dot products: each output element is one chain of fmas in a fixed order, so its latency
-# (4-5 cycles per fma) cannot be hidden by splitting the sum; instead each loop computes a
-# block of JB independent outputs at once (JB * W accumulators in registers).
-JB = 4
-
-
-@_slp
 @njit(**_JIT)
 def dense_forward(buf, ao, fi, oo, fo, theta, wo, bo, B, lanes):
     """O = A W + b for all lanes: O[b, j] = fma-chain over i = 0..fi-1 from 0, then + b[j].
@@ -81,35 +74,14 @@ def dense_forward(buf, ao, fi, oo, fo, theta, wo, bo, B, lanes):
     B : rows in the batch; lanes : tuple whose length is the group width W
     """
     W = len(lanes)
-    acc = block_scratch(lanes, buf)
+    lane_product(buf, ao, fi * W, W, theta, wo, fo * W, W, buf, oo, fo * W, W, B, fo, fi, lanes)
     for b in range(B):
-        arow = ao + b * fi * W
-        orow = oo + b * fo * W
-        for j0 in range(0, fo, JB):
-            nj = min(JB, fo - j0)
-            for r in range(JB * W):
-                acc[r] = 0
-            if nj == JB:
-                for i in range(fi):
-                    a = arow + i * W
-                    w = wo + (i * fo + j0) * W
-                    for jj in range(JB):
-                        for k in range(W):
-                            acc[jj * W + k] = fma(buf[U(a + k)], theta[U(w + jj * W + k)],
-                                                  acc[jj * W + k])
-            else:
-                for i in range(fi):
-                    a = arow + i * W
-                    w = wo + (i * fo + j0) * W
-                    for jj in range(nj):
-                        for k in range(W):
-                            acc[jj * W + k] = fma(buf[U(a + k)], theta[U(w + jj * W + k)],
-                                                  acc[jj * W + k])
-            for r in range(nj * W):
-                buf[U(orow + j0 * W + r)] = acc[r] + theta[U(bo + j0 * W + r)]
+        o = oo + b * fo * W
+        for j in range(fo):
+            vstore(buf, o + j * W, vadd(vload(buf, o + j * W, lanes),
+                                        vload(theta, bo + j * W, lanes)))
 
 
-@_slp
 @njit(**_JIT)
 def dense_backward(buf, ao, fi, d, nxt, fo, theta, grad, wo, bo, B, need_da, lanes):
     """Weight/bias gradients of one layer and, if ``need_da``, dL/dA into ``nxt``.
@@ -121,58 +93,16 @@ def dense_backward(buf, ao, fi, d, nxt, fo, theta, grad, wo, bo, B, need_da, lan
     gW[i, j] sums over b ascending, gb[j] over b ascending, dA[b, i] over j ascending.
     """
     W = len(lanes)
-    acc = block_scratch(lanes, buf)
-    for i in range(fi):
-        for j0 in range(0, fo, JB):
-            nj = min(JB, fo - j0)
-            for r in range(JB * W):
-                acc[r] = 0
-            for b in range(B):
-                a = ao + (b * fi + i) * W
-                dd = (b * fo + j0) * W
-                if nj == JB:
-                    for r in range(JB * W):
-                        acc[r] = fma(buf[U(a + r % W)], d[U(dd + r)], acc[r])
-                else:
-                    for r in range(nj * W):
-                        acc[r] = fma(buf[U(a + r % W)], d[U(dd + r)], acc[r])
-            g = wo + (i * fo + j0) * W
-            for r in range(nj * W):
-                grad[U(g + r)] = acc[r]
+    # gW = A^T D: rows i (stride W in A), inner b (stride fi * W in A, fo * W in D)
+    lane_product(buf, ao, W, fi * W, d, 0, fo * W, W, grad, wo, fo * W, W, fi, fo, B, lanes)
     for j in range(fo):
-        for k in range(W):
-            acc[k] = 0
+        acc = vzero(grad, lanes)
         for b in range(B):
-            dd = (b * fo + j) * W
-            for k in range(W):
-                acc[k] = acc[k] + d[U(dd + k)]
-        for k in range(W):
-            grad[U(bo + j * W + k)] = acc[k]
-    if not need_da:
-        return
-    for b in range(B):
-        drow = b * fo * W
-        for i0 in range(0, fi, JB):
-            ni = min(JB, fi - i0)
-            for r in range(JB * W):
-                acc[r] = 0
-            if ni == JB:
-                for j in range(fo):
-                    for ii in range(JB):
-                        w = wo + ((i0 + ii) * fo + j) * W
-                        for k in range(W):
-                            acc[ii * W + k] = fma(d[U(drow + j * W + k)], theta[U(w + k)],
-                                                  acc[ii * W + k])
-            else:
-                for j in range(fo):
-                    for ii in range(ni):
-                        w = wo + ((i0 + ii) * fo + j) * W
-                        for k in range(W):
-                            acc[ii * W + k] = fma(d[U(drow + j * W + k)], theta[U(w + k)],
-                                                  acc[ii * W + k])
-            o = (b * fi + i0) * W
-            for r in range(ni * W):
-                nxt[U(o + r)] = acc[r]
+            acc = vadd(acc, vload(d, (b * fo + j) * W, lanes))
+        vstore(grad, bo + j * W, acc)
+    if need_da:  # dA = D W^T: rows b, inner j (stride W in D, W in W), columns i (fo * W)
+        lane_product(d, 0, fo * W, W, theta, wo, W, fo * W, nxt, 0, fi * W, W, B, fi, fo,
+                     lanes)
 
 
 @_slp
@@ -326,54 +256,64 @@ def optimizer_lanes(theta, grad, s1, s2, opt, hp, t, lanes):
 
     The formulas and their operation order are those of nbae.kernels.optimizer_step
     (torch.optim semantics); SGD's momentum buffer is used with any momentum (0 included).
-    Each row of W values is loaded, updated and stored in three separate lane loops so that
-    LLVM can turn each into vector instructions (it cannot prove that a store to ``theta``
-    does not alias the next load from ``grad``).
+    Every row of W values is one vector (``nbae.engine.lanes.simd``); the per-lane constants
+    are prepared once per call, in the scalar code and rounding of nbae.kernels.
     """
     W = len(lanes)
     P = theta.size // W
-    th = lane_scratch(lanes, theta)
-    g = lane_scratch(lanes, theta)
-    a = lane_scratch(lanes, theta)
-    c = lane_scratch(lanes, theta)
-    lr = lane_scratch(lanes, theta)
-    wd = lane_scratch(lanes, theta)
-    h1 = lane_scratch(lanes, theta)
-    h2 = lane_scratch(lanes, theta)
-    h3 = lane_scratch(lanes, theta)
-    h4 = lane_scratch(lanes, theta)
-    eps = lane_scratch(lanes, theta)
+    h = lane_scratch(lanes, theta)
+    for k in range(W):  # assignments round to the parameters' dtype, as in nbae.kernels
+        h[k] = hp[HP_LR, k]
+    lr = vload(h, 0, lanes)
     for k in range(W):
-        lr[k] = hp[HP_LR, k]
-        wd[k] = hp[HP_WEIGHT_DECAY, k]
-        eps[k] = hp[HP_EPS, k]
-        h1[k] = hp[HP_MOMENTUM, k]
-        if opt == ADAM:  # assignments round to the parameters' dtype, as in nbae.kernels
-            h1[k] = 1.0 - hp[HP_BETA1, k]
-            h2[k] = 1.0 - hp[HP_BETA2, k]
-            h3[k] = hp[HP_LR, k] / (1.0 - np.float64(hp[HP_BETA1, k]) ** t)
-            h4[k] = 1.0 / np.sqrt(1.0 - np.float64(hp[HP_BETA2, k]) ** t)
-            c[k] = hp[HP_BETA2, k]
-    for p in range(P):
-        base = p * W
+        h[k] = hp[HP_WEIGHT_DECAY, k]
+    wd = vload(h, 0, lanes)
+    for k in range(W):
+        h[k] = hp[HP_EPS, k]
+    eps = vload(h, 0, lanes)
+    if opt == SGD:
         for k in range(W):
-            th[k] = theta[U(base + k)]
-            g[k] = grad[U(base + k)] + wd[k] * th[k]
-            a[k] = s1[U(base + k)]
-        if opt == SGD:
-            for k in range(W):
-                a[k] = h1[k] * a[k] + g[k] if t > 1 else g[k]
-                th[k] = th[k] - lr[k] * a[k]
-        elif opt == ADAGRAD:
-            for k in range(W):
-                a[k] = a[k] + g[k] * g[k]
-                th[k] = th[k] - lr[k] * g[k] / (np.sqrt(a[k]) + eps[k])
-        else:
-            for k in range(W):
-                v = c[k] * s2[U(base + k)] + h2[k] * g[k] * g[k]
-                a[k] = a[k] + h1[k] * (g[k] - a[k])
-                s2[U(base + k)] = v
-                th[k] = th[k] - h3[k] * a[k] / (np.sqrt(v) * h4[k] + eps[k])
+            h[k] = hp[HP_MOMENTUM, k]
+        mom = vload(h, 0, lanes)
+        for p in range(P):
+            i = p * W
+            th = vload(theta, i, lanes)
+            g = vadd(vload(grad, i, lanes), vmul(wd, th))
+            a = vadd(vmul(mom, vload(s1, i, lanes)), g) if t > 1 else g
+            vstore(s1, i, a)
+            vstore(theta, i, vsub(th, vmul(lr, a)))
+    elif opt == ADAGRAD:
+        for p in range(P):
+            i = p * W
+            th = vload(theta, i, lanes)
+            g = vadd(vload(grad, i, lanes), vmul(wd, th))
+            a = vadd(vload(s1, i, lanes), vmul(g, g))
+            vstore(s1, i, a)
+            vstore(theta, i, vsub(th, vdiv(vmul(lr, g), vadd(vsqrt(a), eps))))
+    else:
         for k in range(W):
-            s1[U(base + k)] = a[k]
-            theta[U(base + k)] = th[k]
+            h[k] = 1.0 - hp[HP_BETA1, k]
+        omb1 = vload(h, 0, lanes)
+        for k in range(W):
+            h[k] = 1.0 - hp[HP_BETA2, k]
+        omb2 = vload(h, 0, lanes)
+        for k in range(W):
+            h[k] = hp[HP_LR, k] / (1.0 - np.float64(hp[HP_BETA1, k]) ** t)
+        step = vload(h, 0, lanes)
+        for k in range(W):
+            h[k] = 1.0 / np.sqrt(1.0 - np.float64(hp[HP_BETA2, k]) ** t)
+        inv_bc2 = vload(h, 0, lanes)
+        for k in range(W):
+            h[k] = hp[HP_BETA2, k]
+        b2 = vload(h, 0, lanes)
+        for p in range(P):
+            i = p * W
+            th = vload(theta, i, lanes)
+            g = vadd(vload(grad, i, lanes), vmul(wd, th))
+            m = vload(s1, i, lanes)
+            m = vadd(m, vmul(omb1, vsub(g, m)))
+            v = vadd(vmul(b2, vload(s2, i, lanes)), vmul(vmul(omb2, g), g))
+            vstore(s1, i, m)
+            vstore(s2, i, v)
+            vstore(theta, i, vsub(th, vdiv(vmul(step, m), vadd(vmul(vsqrt(v), inv_bc2),
+                                                                 eps))))

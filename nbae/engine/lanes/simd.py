@@ -1,0 +1,197 @@
+"""Explicit SIMD vectors for the lanes kernels: one value per lane, one LLVM vector register.
+
+``Vec(dtype, W)`` is a Numba type whose machine representation is LLVM's ``<W x dtype>``, so
+an expression over ``Vec`` values *is* a vector instruction: nothing depends on the
+auto-vectorisers (which gave up on the scalar lane loops about half the time, measured in
+issue 9), and accumulators declared as local variables stay in registers.
+
+Every operation is lane-wise and IEEE-exact (``vfma`` is ``llvm.fma``: one rounding;
+``vsqrt`` is ``llvm.sqrt``: correctly rounded; add/sub/mul/div are single IEEE operations
+without fastmath flags), so a lane's result is the same bits as the scalar expression, on any
+x86-64 CPU and for any W. ``W`` comes from the length of the ``lanes`` tuple, a compile-time
+constant.
+
+Loads and stores address a flat 1-D array by element offset (the lane-innermost layout of
+``nbae.engine.lanes.kernels``) and are unaligned; they do not check bounds (the callers'
+offsets come from the layout computed in ``nbae.engine.ensemble``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir
+from numba import config as numba_config
+from numba import types
+from numba.core import cgutils
+from numba.core.datamodel import models
+from numba.extending import intrinsic, register_model
+
+
+class Vec(types.Type):
+    """W values of one float dtype, held as one LLVM vector."""
+
+    def __init__(self, dtype, width):
+        self.dtype = dtype
+        self.width = width
+        super().__init__(name=f"Vec({dtype}, {width})")
+
+
+@register_model(Vec)
+class _VecModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        element = dmm.lookup(fe_type.dtype).get_value_type()
+        super().__init__(dmm, fe_type, ir.VectorType(element, fe_type.width))
+
+
+def _is_vec(*ts):
+    return isinstance(ts[0], Vec) and all(t == ts[0] for t in ts)
+
+
+def _address(context, builder, arrty, arr, off, vty):
+    """Pointer to ``arr.data[off]`` as a pointer to the vector type ``vty``."""
+    data = context.make_array(arrty)(context, builder, arr).data
+    return builder.bitcast(builder.gep(data, [off]), vty.as_pointer())
+
+
+def _align(context, dtype):
+    return context.get_abi_sizeof(context.get_data_type(dtype))
+
+
+@intrinsic
+def vload(typingctx, arr, off, lanes):
+    """The W elements ``arr[off:off + W]`` as a vector (W = len(lanes))."""
+    if not (isinstance(arr, types.Array) and isinstance(off, types.Integer)
+            and isinstance(lanes, types.UniTuple)):
+        return None
+    vt = Vec(arr.dtype, lanes.count)
+
+    def codegen(context, builder, sig, args):
+        ptr = _address(context, builder, sig.args[0], args[0], args[1],
+                       context.get_value_type(vt))
+        return builder.load(ptr, align=_align(context, arr.dtype))
+    return vt(arr, off, lanes), codegen
+
+
+@intrinsic
+def vstore(typingctx, arr, off, v):
+    """``arr[off:off + W] = v``."""
+    if not (isinstance(arr, types.Array) and isinstance(v, Vec) and arr.dtype == v.dtype):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ptr = _address(context, builder, sig.args[0], args[0], args[1], args[2].type)
+        builder.store(args[2], ptr, align=_align(context, arr.dtype))
+        return context.get_dummy_value()
+    return types.none(arr, off, v), codegen
+
+
+@intrinsic
+def vzero(typingctx, like, lanes):
+    """A vector of W zeros of ``like``'s dtype (``like``: an array)."""
+    vt = Vec(like.dtype, lanes.count)
+
+    def codegen(context, builder, sig, args):
+        return ir.Constant(context.get_value_type(vt), None)
+    return vt(like, lanes), codegen
+
+
+@intrinsic
+def vsplat(typingctx, x, like):
+    """A vector holding the scalar ``x`` (converted to the vector's dtype) in every lane."""
+    if not (isinstance(like, Vec) and isinstance(x, (types.Float, types.Integer))):
+        return None
+
+    def codegen(context, builder, sig, args):
+        val = context.cast(builder, args[0], sig.args[0], like.dtype)
+        vty = context.get_value_type(like)
+        vec = builder.insert_element(ir.Constant(vty, ir.Undefined), val,
+                                     ir.Constant(ir.IntType(32), 0))
+        return builder.shuffle_vector(vec, ir.Constant(vty, ir.Undefined),
+                                      ir.Constant(ir.VectorType(ir.IntType(32), like.width),
+                                                  [0] * like.width))
+    return like(x, like), codegen
+
+
+def _intrinsic_name(base, vty):
+    bits = 64 if isinstance(vty.element, ir.DoubleType) else 32
+    return f"{base}.v{vty.count}f{bits}"
+
+
+@intrinsic
+def vfma(typingctx, a, b, c):
+    """a * b + c with one rounding per lane (llvm.fma)."""
+    if not _is_vec(a, b, c):
+        return None
+
+    def codegen(context, builder, sig, args):
+        vty = args[0].type
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vty, [vty] * 3),
+                                            _intrinsic_name("llvm.fma", vty))
+        return builder.call(fn, args)
+    return a(a, b, c), codegen
+
+
+@intrinsic
+def vsqrt(typingctx, a):
+    """Correctly rounded square root per lane (llvm.sqrt)."""
+    if not _is_vec(a):
+        return None
+
+    def codegen(context, builder, sig, args):
+        vty = args[0].type
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vty, [vty]),
+                                            _intrinsic_name("llvm.sqrt", vty))
+        return builder.call(fn, args)
+    return a(a), codegen
+
+
+def _binary(op):
+    def typer(typingctx, a, b):
+        if not _is_vec(a, b):
+            return None
+
+        def codegen(context, builder, sig, args):
+            return getattr(builder, op)(*args)
+        return a(a, b), codegen
+    return intrinsic(typer)
+
+
+vadd = _binary("fadd")
+vsub = _binary("fsub")
+vmul = _binary("fmul")
+vdiv = _binary("fdiv")
+
+
+if numba_config.DISABLE_JIT:  # plain NumPy fallbacks (coverage runs)
+    import math
+
+    def vload(arr, off, lanes):  # noqa: F811
+        return arr[off:off + len(lanes)].copy()
+
+    def vstore(arr, off, v):  # noqa: F811
+        arr[off:off + v.size] = v
+
+    def vzero(like, lanes):  # noqa: F811
+        return np.zeros(len(lanes), like.dtype)
+
+    def vsplat(x, like):  # noqa: F811
+        return np.full(like.size, x, like.dtype)
+
+    def vfma(a, b, c):  # noqa: F811
+        return np.array([math.fma(x, y, z) if hasattr(math, "fma") else x * y + z
+                         for x, y, z in zip(a, b, c, strict=True)], a.dtype)
+
+    def vsqrt(a):  # noqa: F811
+        return np.sqrt(a)
+
+    def vadd(a, b):  # noqa: F811
+        return a + b
+
+    def vsub(a, b):  # noqa: F811
+        return a - b
+
+    def vmul(a, b):  # noqa: F811
+        return a * b
+
+    def vdiv(a, b):  # noqa: F811
+        return a / b

@@ -44,9 +44,8 @@ from nbae.engine.lanes.math import (
     _seg,
     _slp,
     lane_scratch,
-    sigmoid_lanes,
-    tanh_lanes,
 )
+from nbae.engine.lanes.math32 import sigmoid_block, tanh_block
 from nbae.engine.lanes.products import lane_product
 from nbae.engine.lanes.simd import vadd, vdiv, vload, vmul, vsqrt, vstore, vsub, vzero
 
@@ -114,9 +113,9 @@ def activate_lanes(buf, off, B, m, code, slope, lanes):
     if code == IDENTITY:
         return
     if code == TANH:
-        tanh_lanes(_seg(buf, off, n))
+        tanh_block(buf, off, n, lanes)
     elif code == SIGMOID:
-        sigmoid_lanes(_seg(buf, off, n))
+        sigmoid_block(buf, off, n, lanes)
     elif code == RELU:
         seg = _seg(buf, off, n)
         for i in range(n):

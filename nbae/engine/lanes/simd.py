@@ -162,6 +162,72 @@ vmul = _binary("fmul")
 vdiv = _binary("fdiv")
 
 
+def _unary_intrinsic(name):
+    def typer(typingctx, a):
+        if not _is_vec(a):
+            return None
+
+        def codegen(context, builder, sig, args):
+            vty = args[0].type
+            fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vty, [vty]),
+                                                _intrinsic_name(name, vty))
+            return builder.call(fn, args)
+        return a(a), codegen
+    return intrinsic(typer)
+
+
+vabs = _unary_intrinsic("llvm.fabs")  # |a| per lane (clears the sign bit)
+vfloor = _unary_intrinsic("llvm.floor")  # floor per lane (exact)
+
+
+@intrinsic
+def vneg(typingctx, a):
+    """-a per lane (flips the sign bit, as Python's unary minus on a float)."""
+    if not _is_vec(a):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.fneg(args[0])
+    return a(a), codegen
+
+
+def _select(predicate):
+    def typer(typingctx, a, b, x, y):
+        if not (_is_vec(a, b) and _is_vec(x, y) and a.width == x.width):
+            return None
+
+        def codegen(context, builder, sig, args):
+            mask = builder.fcmp_ordered(predicate, args[0], args[1])
+            return builder.select(mask, args[2], args[3])
+        return x(a, b, x, y), codegen
+    return intrinsic(typer)
+
+
+# per lane: x if a < b else y, x if a >= b else y (ordered: a comparison with NaN is false, as
+# in Python). Python's min(a, b) on floats is vif_lt(b, a, b, a).
+vif_lt = _select("<")
+vif_ge = _select(">=")
+
+
+@intrinsic
+def vpow2_from_biased(typingctx, a):
+    """Per lane, the float whose bits are those of ``a`` shifted left by the mantissa width.
+
+    float64: a = k + (2^52 + 1023); float32: a = k + (2^23 + 127), k integer-valued with a
+    normal result: the low bits of ``a`` then hold the biased exponent and the result is
+    exactly 2.0 ** k (no float -> int conversion, which AVX2 lacks for vectors).
+    """
+    if not isinstance(a, Vec):
+        return None
+    bits, shift = (64, 52) if a.dtype == types.float64 else (32, 23)
+
+    def codegen(context, builder, sig, args):
+        ity = ir.VectorType(ir.IntType(bits), a.width)
+        shifted = builder.shl(builder.bitcast(args[0], ity), ir.Constant(ity, [shift] * a.width))
+        return builder.bitcast(shifted, args[0].type)
+    return a(a), codegen
+
+
 if numba_config.DISABLE_JIT:  # plain NumPy fallbacks (coverage runs)
     import math
 
@@ -195,3 +261,22 @@ if numba_config.DISABLE_JIT:  # plain NumPy fallbacks (coverage runs)
 
     def vdiv(a, b):  # noqa: F811
         return a / b
+
+    def vabs(a):  # noqa: F811
+        return np.abs(a)
+
+    def vfloor(a):  # noqa: F811
+        return np.floor(a)
+
+    def vneg(a):  # noqa: F811
+        return -a
+
+    def vif_lt(a, b, x, y):  # noqa: F811
+        return np.where(a < b, x, y)
+
+    def vif_ge(a, b, x, y):  # noqa: F811
+        return np.where(a >= b, x, y)
+
+    def vpow2_from_biased(a):  # noqa: F811
+        itype, shift = (np.int64, 52) if a.dtype == np.float64 else (np.int32, 23)
+        return (a.view(itype) << shift).view(a.dtype)

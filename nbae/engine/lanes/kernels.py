@@ -9,22 +9,25 @@ layer ``l`` sits at ``buf[a_off[l] + (b * sizes[l] + i) * W + k]`` (``a_off`` al
 lanes). So each arithmetic step of the training loop is one vector operation over the lanes.
 
 ``W`` is a compile-time constant: it arrives as the length of the tuple ``lanes`` (e.g.
-``(0,) * 8``), so the lane loops have constant trip counts, unroll into whole SIMD registers,
-and each group width gets its own machine code (cached on disk).
+``(0,) * 8``), and each group width gets its own machine code (cached on disk). The heavy
+kernels (the three products of ``lanes.products``, the optimizer, float32 activations) are
+written on explicit vectors of W values (``lanes.simd.Vec``: one LLVM vector), so they are
+vector code by construction; the light ones are scalar lane loops of constant trip count that
+LLVM's SLP vectoriser packs (``_slp``).
 
 Determinism
 -----------
 No BLAS, no fastmath, no reductions across lanes. Every output element is summed in one fixed
 order (ascending fan-in index for A W, ascending batch row for the weight and bias gradients,
 ascending fan-out index for D W^T). Fused multiply-add policy: each step of those dot
-products is one explicit ``llvm.fma`` (correctly rounded whether the CPU has FMA or libm
-emulates it); every other operation is an unfused IEEE operation: Numba compiles without
-fastmath flags, so LLVM never contracts ``a * b + c`` by itself (asserted in tests/test_lanes.py
-on the generated assembly). exp, tanh, sigmoid and log are the project's own polynomial code
-(``nbae.lanes_math``), not libm's. Lanes never mix, so lane ``k`` computes
-exactly the same operations whether ``W`` is 1 or 16: its bits do not depend on the group size
-or on the other lanes. (Gaussian input noise uses ``nbae.kernels.next_normal``, i.e. libm log
-and cos: identical for equal glibc versions.)
+products is one explicit ``llvm.fma`` (``vfma``; correctly rounded whether the CPU has FMA or
+libm emulates it); every other operation is an unfused IEEE operation: Numba compiles without
+fastmath flags, so LLVM never contracts ``a * b + c`` by itself (asserted in
+tests/test_lanes.py on the generated assembly). exp, tanh, sigmoid and log are the project's
+own polynomial code (``lanes.math``; float32 activations: ``lanes.math32``), not libm's.
+Lanes never mix, so lane ``k`` computes exactly the same operations whether ``W`` is 1 or
+16: its bits do not depend on the group size or on the other lanes. (Gaussian input noise
+uses ``nbae.kernels.next_normal``, i.e. libm log and cos: identical for equal glibc versions.)
 
 A lane that stops (early stop, divergence) is *parked*: its weights at the stop go to
 ``final``, its parameters, optimizer state and learning rate become zero, so it goes on

@@ -27,6 +27,7 @@ from nbae.engine.lanes.kernels import (
     optimizer_lanes,
 )
 from nbae.engine.lanes.math import _JIT, U, _slp, lane_scratch
+from nbae.engine.lanes.simd import vadd, vif_lt, vload, vmul, vsplat, vstore, vzero
 
 
 @_slp
@@ -188,11 +189,11 @@ def train_group(theta, grad, s1, s2, best, final, X, Y, sizes, w_off, b_off, a_o
             for k in range(W):
                 run[k] /= n
         # inf/NaN parameters of a lane: x * 0 is NaN exactly for non-finite x
-        for k in range(W):
-            chk[k] = 0.0
+        zero = vzero(theta, lanes)
+        acc = zero
         for p in range(theta.size // W):
-            for k in range(W):
-                chk[k] += theta[U(p * W + k)] * 0.0
+            acc = vadd(acc, vmul(vload(theta, p * W, lanes), zero))
+        vstore(chk, 0, acc)
         improved = False
         for k in range(W):
             tot[k] = 0.0  # becomes 1.0 for lanes whose loss improved
@@ -216,11 +217,14 @@ def train_group(theta, grad, s1, s2, best, final, X, Y, sizes, w_off, b_off, a_o
                 track[3, k] += 1.0
                 if patience[k] > 0 and track[3, k] >= patience[k]:
                     status[k] = STATUS_EARLY_STOP
-        if improved:
+        if improved:  # best = theta in the improved lanes: one vector select per parameter
+            for k in range(W):
+                chk[k] = 1.0 if tot[k] == 1.0 else 0.0
+            flag = vload(chk, 0, lanes)
+            half = vsplat(0.5, flag)
             for p in range(theta.size // W):
-                for k in range(W):
-                    i = U(p * W + k)
-                    best[i] = theta[i] if tot[k] == 1.0 else best[i]
+                i = p * W
+                vstore(best, i, vif_lt(half, flag, vload(theta, i, lanes), vload(best, i, lanes)))
         for k in range(W):
             if status[k] != LANE_RUNNING and status[k] != LANE_PADDING and hp[HP_LR, k] != 0:
                 park_lane(theta, s1, s2, final, hp, k, W)

@@ -370,3 +370,14 @@ def test_autoencoder_fit_reproducible_is_the_lane_arithmetic(font):
     assert list(history["epoch"]) == [1, 2, 3, 4]
     for w, w_lane in zip(ae.weights, models[1].weights, strict=True):
         assert w.tobytes() == w_lane.tobytes()
+
+
+def test_aligned_zeros_rows_start_on_64_byte_boundaries():
+    from nbae.engine.lanes.simd import aligned_zeros
+
+    for dtype in (np.float64, np.float32):
+        for rows, n in [(1, 5), (3, 21360), (2, 7)]:
+            a = aligned_zeros(rows, n, dtype)
+            assert a.shape == (rows, n) and a.dtype == dtype and not a.any()
+            for g in range(rows):
+                assert a[g].ctypes.data % 64 == 0 and a[g].flags.c_contiguous

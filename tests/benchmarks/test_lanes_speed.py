@@ -19,11 +19,10 @@ import time
 
 import numpy as np
 import pytest
-from llvmlite import binding as llvm_binding
 from numba import njit
 
 from nbae import Autoencoder
-from nbae.engine.lanes.simd import vadd, vfma, vload, vstore, vzero
+from nbae.engine.lanes.simd import native_width, vadd, vfma, vload, vstore, vzero
 from nbae.studies.ensemble import fit_many
 
 LAYERS = [35, 25, 15, 5, 2]
@@ -55,12 +54,6 @@ def _record(benchmark, label, dtype, model_steps):
     return done
 
 
-def native_width(dtype):
-    """Elements of ``dtype`` in one vector register of this CPU (AVX-512 or AVX2)."""
-    wide = "+avx512f" in llvm_binding.get_host_cpu_features().flatten()
-    return (64 if wide else 32) // np.dtype(dtype).itemsize
-
-
 @njit(nogil=True, error_model="numpy")
 def _fma_chains(x, n, lanes):
     """n rounds of 10 independent vector fmas (hides the fma latency on every x86-64 core)."""
@@ -89,7 +82,7 @@ def test_vector_peak(benchmark, dtype):
     W = native_width(dtype)
     x = np.full(2 * W, 1e-9, dtype)
     n = 2_000_000
-    benchmark.pedantic(_fma_chains, args=(x, n, (0,) * W), rounds=5, warmup_rounds=1)
+    benchmark.pedantic(_fma_chains, args=(x, n, (0,) * W), rounds=10, warmup_rounds=2)
     PEAK[dtype] = n * 10 * W * 2 / benchmark.stats.stats.min / 1e9
 
 

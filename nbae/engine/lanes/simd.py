@@ -19,12 +19,36 @@ offsets come from the layout computed in ``nbae.engine.ensemble``).
 from __future__ import annotations
 
 import numpy as np
+from llvmlite import binding as llvm_binding
 from llvmlite import ir
 from numba import config as numba_config
 from numba import types
 from numba.core import cgutils
 from numba.core.datamodel import models
 from numba.extending import intrinsic, register_model
+
+
+def native_width(dtype):
+    """Elements of ``dtype`` in one vector register of this CPU: 64 bytes with AVX-512F, else
+    32 (AVX2). Used by the benchmarks; the engine's default group widths stay 8 (float64) and
+    16 (float32) on every machine, because the width is recorded in each model's training
+    record and a machine-dependent value would make committed model files differ."""
+    wide = "+avx512f" in llvm_binding.get_host_cpu_features().flatten()
+    return (64 if wide else 32) // np.dtype(dtype).itemsize
+
+
+def aligned_zeros(rows, n, dtype, align=64):
+    """A (rows, n) view of zeros in which every row starts on an ``align``-byte boundary.
+
+    NumPy aligns large arrays to 16 bytes only; a 32- or 64-byte vector load from such a row
+    straddles a cache line every other time. Rows are contiguous (the kernels take one row).
+    """
+    dt = np.dtype(dtype)
+    step = align // dt.itemsize
+    stride = -(-n // step) * step
+    raw = np.zeros(rows * stride + step, dt)
+    start = (-raw.ctypes.data % align) // dt.itemsize
+    return raw[start:start + rows * stride].reshape(rows, stride)[:, :n]
 
 
 class Vec(types.Type):

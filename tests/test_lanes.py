@@ -381,3 +381,24 @@ def test_aligned_zeros_rows_start_on_64_byte_boundaries():
             assert a.shape == (rows, n) and a.dtype == dtype and not a.any()
             for g in range(rows):
                 assert a[g].ctypes.data % 64 == 0 and a[g].flags.c_contiguous
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_one_model_column_vectors_equal_a_lane_of_a_group(dtype):
+    """W = 1 vectorises over output columns: every output is still the same fma chain."""
+    from nbae.engine.lanes.products import lane_product
+
+    rng = np.random.default_rng(0)
+    for R, C, T in [(5, 25, 35), (2, 25, 35), (35, 25, 5), (5, 2, 5), (1, 3, 4), (3, 17, 9)]:
+        X = rng.standard_normal(R * T + 3).astype(dtype)
+        Y = rng.standard_normal(T * C + 3).astype(dtype)
+        O = np.zeros(R * C + 5, dtype)
+        lane_product(X, 1, T, 1, Y, 2, C, 1, O, 3, C, 1, R, C, T, (0,))
+        W = 4
+        O4 = np.zeros(O.size * W, dtype)
+        lane_product(np.repeat(X, W), W, T * W, W, np.repeat(Y, W), 2 * W, C * W, W, O4, 3 * W,
+                     C * W, W, R, C, T, (0,) * W)
+        assert np.array_equal(O.view(np.uint8), O4[::W].copy().view(np.uint8))
+        assert np.abs(O[3:3 + R * C].reshape(R, C) - X[1:1 + R * T].reshape(R, T).astype(
+            np.float64) @ Y[2:2 + T * C].reshape(T, C)).max() < (1e-12 if dtype == np.float64
+                                                                else 1e-4)

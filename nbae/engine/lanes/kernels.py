@@ -50,7 +50,17 @@ from nbae.engine.lanes.math import (
 )
 from nbae.engine.lanes.math32 import sigmoid_block, tanh_block
 from nbae.engine.lanes.products import lane_product
-from nbae.engine.lanes.simd import vadd, vdiv, vload, vmul, vsqrt, vstore, vsub, vzero
+from nbae.engine.lanes.simd import (
+    register_lanes,
+    vadd,
+    vdiv,
+    vload,
+    vmul,
+    vsqrt,
+    vstore,
+    vsub,
+    vzero,
+)
 
 IDENTITY, TANH, SIGMOID, RELU, LEAKY_RELU, SOFTMAX = 0, 1, 2, 3, 4, 5
 MSE, BCE = 0, 1
@@ -259,8 +269,27 @@ def optimizer_lanes(theta, grad, s1, s2, opt, hp, t, lanes):
     The formulas and their operation order are those of nbae.kernels.optimizer_step
     (torch.optim semantics); SGD's momentum buffer is used with any momentum (0 included).
     Every row of W values is one vector (``nbae.engine.lanes.simd``); the per-lane constants
-    are prepared once per call, in the scalar code and rounding of nbae.kernels.
+    are prepared once per call, in the scalar code and rounding of nbae.kernels. One model
+    alone (W = 1) updates a register's worth of its parameters per vector instead, with its
+    hyperparameters in every lane: the same operations on every parameter.
     """
+    if len(lanes) > 1:
+        _optimizer_rows(theta, grad, s1, s2, opt, hp, t, lanes)
+        return
+    reg = register_lanes(theta)
+    V = len(reg)
+    hpv = np.empty((HP_SIZE, V), hp.dtype)
+    for r in range(HP_SIZE):
+        for k in range(V):
+            hpv[r, k] = hp[r, 0]
+    n = theta.size - theta.size % V
+    _optimizer_rows(theta[:n], grad[:n], s1[:n], s2[:n], opt, hpv, t, reg)
+    _optimizer_rows(theta[n:], grad[n:], s1[n:], s2[n:], opt, hp, t, lanes)
+
+
+@njit(**_JIT)
+def _optimizer_rows(theta, grad, s1, s2, opt, hp, t, lanes):
+    """optimizer_lanes on whole rows of W lanes."""
     W = len(lanes)
     P = theta.size // W
     h = lane_scratch(lanes, theta)

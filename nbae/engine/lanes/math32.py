@@ -22,6 +22,7 @@ from numba.extending import overload
 
 from nbae.engine.lanes.math import _seg, sigmoid_lanes, tanh_lanes
 from nbae.engine.lanes.simd import (
+    register_lanes,
     vabs,
     vadd,
     vdiv,
@@ -112,8 +113,13 @@ if not numba_config.DISABLE_JIT:
     def _tanh_block(F, off, n, lanes):
         if F.dtype == types.float32:
             def impl32(F, off, n, lanes):
+                reg = register_lanes(F)  # elementwise: whole registers, then lanes
+                V = len(reg)
                 W = len(lanes)
-                for i in range(off, off + n, W):
+                bulk = off + (n - n % V)
+                for i in range(off, bulk, V):
+                    vstore(F, i, vtanhf(vload(F, i, reg)))
+                for i in range(bulk, off + n, W):
                     vstore(F, i, vtanhf(vload(F, i, lanes)))
             return impl32
 
@@ -125,8 +131,13 @@ if not numba_config.DISABLE_JIT:
     def _sigmoid_block(F, off, n, lanes):
         if F.dtype == types.float32:
             def impl32(F, off, n, lanes):
+                reg = register_lanes(F)  # elementwise: whole registers, then lanes
+                V = len(reg)
                 W = len(lanes)
-                for i in range(off, off + n, W):
+                bulk = off + (n - n % V)
+                for i in range(off, bulk, V):
+                    vstore(F, i, vsigmoidf(vload(F, i, reg)))
+                for i in range(bulk, off + n, W):
                     vstore(F, i, vsigmoidf(vload(F, i, lanes)))
             return impl32
 

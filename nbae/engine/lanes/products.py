@@ -17,7 +17,11 @@ from __future__ import annotations
 from numba import njit
 
 from nbae.engine.lanes.math import _JIT
-from nbae.engine.lanes.simd import vfma, vload, vstore, vzero
+from nbae.engine.lanes.simd import register_lanes, vbroadcast, vfma, vload, vstore, vzero
+
+# one model alone (W = 1): the columns of a row-major product are contiguous, so the vector
+# runs over output columns instead of lanes -- the same fma chain per output element, hence
+# the same bits, at vector speed
 
 
 @njit(**_JIT)
@@ -32,6 +36,9 @@ def lane_product(X, xo, xr, xt, Y, yo, yt, yc, O, oo, o_r, o_c, R, C, T, lanes):
     R, C, T : rows, columns and inner length
     lanes : tuple whose length W is the vector width (compile-time constant)
     """
+    if len(lanes) == 1 and yc == 1 and o_c == 1:  # one model: vectors over columns
+        column_product(X, xo, xr, xt, Y, yo, yt, O, oo, o_r, R, C, T, register_lanes(O))
+        return
     r = 0
     while r + 2 <= R:
         x0 = xo + r * xr
@@ -115,3 +122,80 @@ def lane_product(X, xo, xr, xt, Y, yo, yt, yc, O, oo, o_r, o_c, R, C, T, lanes):
                 a00 = vfma(vload(X, x0 + t * xt, lanes), vload(Y, y + t * yt, lanes), a00)
             vstore(O, oo + r * o_r + c * o_c, a00)
             c += 1
+
+
+@njit(**_JIT)
+def column_product(X, xo, xr, xt, Y, yo, yt, O, oo, o_r, R, C, T, cols):
+    """``lane_product`` of one model whose Y and O columns are contiguous (yc = o_c = 1).
+
+    Vectors of V = len(cols) consecutive columns; X[r, t] is broadcast. Tiles: 2 rows x 4V
+    columns, then 2 x V, then single columns (and the same with one row for odd R); each
+    output is still one fma chain over t = 0..T-1 from 0.
+    """
+    V = len(cols)
+    r = 0
+    while r < R:
+        two = r + 1 < R
+        x0 = xo + r * xr
+        x1 = x0 + xr if two else x0  # an odd last row recomputes row r (not stored)
+        o0 = oo + r * o_r
+        c = 0
+        while c + 4 * V <= C:
+            a0 = vzero(O, cols)
+            a1 = vzero(O, cols)
+            a2 = vzero(O, cols)
+            a3 = vzero(O, cols)
+            b0 = vzero(O, cols)
+            b1 = vzero(O, cols)
+            b2 = vzero(O, cols)
+            b3 = vzero(O, cols)
+            for t in range(T):
+                u0 = vbroadcast(X, x0 + t * xt, cols)
+                u1 = vbroadcast(X, x1 + t * xt, cols)
+                y = yo + t * yt + c
+                v = vload(Y, y, cols)
+                a0 = vfma(u0, v, a0)
+                b0 = vfma(u1, v, b0)
+                v = vload(Y, y + V, cols)
+                a1 = vfma(u0, v, a1)
+                b1 = vfma(u1, v, b1)
+                v = vload(Y, y + 2 * V, cols)
+                a2 = vfma(u0, v, a2)
+                b2 = vfma(u1, v, b2)
+                v = vload(Y, y + 3 * V, cols)
+                a3 = vfma(u0, v, a3)
+                b3 = vfma(u1, v, b3)
+            vstore(O, o0 + c, a0)
+            vstore(O, o0 + c + V, a1)
+            vstore(O, o0 + c + 2 * V, a2)
+            vstore(O, o0 + c + 3 * V, a3)
+            if two:
+                vstore(O, o0 + o_r + c, b0)
+                vstore(O, o0 + o_r + c + V, b1)
+                vstore(O, o0 + o_r + c + 2 * V, b2)
+                vstore(O, o0 + o_r + c + 3 * V, b3)
+            c += 4 * V
+        while c + V <= C:
+            a0 = vzero(O, cols)
+            b0 = vzero(O, cols)
+            for t in range(T):
+                v = vload(Y, yo + t * yt + c, cols)
+                a0 = vfma(vbroadcast(X, x0 + t * xt, cols), v, a0)
+                b0 = vfma(vbroadcast(X, x1 + t * xt, cols), v, b0)
+            vstore(O, o0 + c, a0)
+            if two:
+                vstore(O, o0 + o_r + c, b0)
+            c += V
+        one = (0,)
+        while c < C:
+            a0 = vzero(O, one)
+            b0 = vzero(O, one)
+            for t in range(T):
+                v = vload(Y, yo + t * yt + c, one)
+                a0 = vfma(vload(X, x0 + t * xt, one), v, a0)
+                b0 = vfma(vload(X, x1 + t * xt, one), v, b0)
+            vstore(O, o0 + c, a0)
+            if two:
+                vstore(O, o0 + o_r + c, b0)
+            c += 1
+        r += 2

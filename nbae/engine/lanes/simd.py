@@ -25,7 +25,7 @@ from numba import config as numba_config
 from numba import types
 from numba.core import cgutils
 from numba.core.datamodel import models
-from numba.extending import intrinsic, register_model
+from numba.extending import intrinsic, overload, register_model
 
 
 def native_width(dtype):
@@ -35,6 +35,27 @@ def native_width(dtype):
     record and a machine-dependent value would make committed model files differ."""
     wide = "+avx512f" in llvm_binding.get_host_cpu_features().flatten()
     return (64 if wide else 32) // np.dtype(dtype).itemsize
+
+
+_REGISTER_LANES = {np.dtype(np.float64): (0,) * native_width(np.float64),
+                   np.dtype(np.float32): (0,) * native_width(np.float32)}
+
+
+def register_lanes(arr):
+    """A lanes tuple as long as one vector register of ``arr``'s dtype (a constant in kernels).
+
+    For elementwise work on one model (W = 1), whose elements can share a vector instead.
+    """
+    return _REGISTER_LANES[arr.dtype]
+
+
+if not numba_config.DISABLE_JIT:
+    @overload(register_lanes)
+    def _register_lanes(arr):
+        if not isinstance(arr, types.Array):
+            return None
+        lanes = _REGISTER_LANES[np.dtype(arr.dtype.name)]
+        return lambda arr: lanes
 
 
 def aligned_zeros(rows, n, dtype, align=64):
@@ -93,6 +114,26 @@ def vload(typingctx, arr, off, lanes):
         ptr = _address(context, builder, sig.args[0], args[0], args[1],
                        context.get_value_type(vt))
         return builder.load(ptr, align=_align(context, arr.dtype))
+    return vt(arr, off, lanes), codegen
+
+
+@intrinsic
+def vbroadcast(typingctx, arr, off, lanes):
+    """The element ``arr[off]`` in all W lanes (W = len(lanes))."""
+    if not (isinstance(arr, types.Array) and isinstance(off, types.Integer)
+            and isinstance(lanes, types.UniTuple)):
+        return None
+    vt = Vec(arr.dtype, lanes.count)
+
+    def codegen(context, builder, sig, args):
+        data = context.make_array(sig.args[0])(context, builder, args[0]).data
+        val = builder.load(builder.gep(data, [args[1]]), align=_align(context, arr.dtype))
+        vty = context.get_value_type(vt)
+        vec = builder.insert_element(ir.Constant(vty, ir.Undefined), val,
+                                     ir.Constant(ir.IntType(32), 0))
+        return builder.shuffle_vector(vec, ir.Constant(vty, ir.Undefined),
+                                      ir.Constant(ir.VectorType(ir.IntType(32), lanes.count),
+                                                  [0] * lanes.count))
     return vt(arr, off, lanes), codegen
 
 
@@ -304,3 +345,6 @@ if numba_config.DISABLE_JIT:  # plain NumPy fallbacks (coverage runs)
     def vpow2_from_biased(a):  # noqa: F811
         itype, shift = (np.int64, 52) if a.dtype == np.float64 else (np.int32, 23)
         return (a.view(itype) << shift).view(a.dtype)
+
+    def vbroadcast(arr, off, lanes):  # noqa: F811
+        return np.full(len(lanes), arr[off], arr.dtype)

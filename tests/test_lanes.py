@@ -18,7 +18,7 @@ from nbae.data.font import font_matrix, read_font
 from nbae.engine.ensemble import fit_reproducible
 from nbae.engine.lanes import kernels as lk
 from nbae.engine.lanes import math as lm
-from nbae.engine.lanes.math32 import sigmoid_block, tanh_block
+from nbae.engine.lanes.math32 import activation_block
 from nbae.engine.model import TrainingDiverged
 from nbae.studies.ensemble import fit_many
 
@@ -77,12 +77,12 @@ def test_own_tanh_and_sigmoid_within_two_and_three_ulp():
 
 @njit
 def _tanh32(F, lanes):
-    tanh_block(F, 0, F.size, lanes)
+    activation_block(F, 0, F.size, 1, lanes)
 
 
 @njit
 def _sigmoid32(F, lanes):
-    sigmoid_block(F, 0, F.size, lanes)
+    activation_block(F, 0, F.size, 2, lanes)
 
 
 def _ulps32(y, exact):

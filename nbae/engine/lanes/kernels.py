@@ -48,7 +48,7 @@ from nbae.engine.lanes.math import (
     _slp,
     lane_scratch,
 )
-from nbae.engine.lanes.math32 import sigmoid_block, tanh_block
+from nbae.engine.lanes.math32 import activation_block
 from nbae.engine.lanes.products import lane_product
 from nbae.engine.lanes.simd import (
     register_lanes,
@@ -125,10 +125,8 @@ def activate_lanes(buf, off, B, m, code, slope, lanes):
     n = B * m * W
     if code == IDENTITY:
         return
-    if code == TANH:
-        tanh_block(buf, off, n, lanes)
-    elif code == SIGMOID:
-        sigmoid_block(buf, off, n, lanes)
+    if code == TANH or code == SIGMOID:
+        activation_block(buf, off, n, code, lanes)
     elif code == RELU:
         seg = _seg(buf, off, n)
         for i in range(n):

@@ -9,8 +9,8 @@ polynomial, and still only IEEE operations in a fixed order -- no libm, no fused
 Accuracy (tests/test_lanes.py): tanh within 2 ulp, sigmoid within 3 ulp (float32) of the
 correctly rounded value.
 
-``tanh_block`` / ``sigmoid_block`` pick the float32 or float64 code by the array's dtype when
-a kernel is compiled, so the float64 engine (and its committed results) is unchanged.
+``activation_block`` picks the float32 or float64 code by the array's dtype when a kernel is
+compiled, so the float64 engine (and its committed results) is unchanged.
 """
 
 from __future__ import annotations
@@ -97,50 +97,33 @@ def vsigmoidf(x):
     return vif_ge(x, _c(0.0, x), d, vmul(e, d))
 
 
-def tanh_block(F, off, n, lanes):
-    """tanh in place on ``F[off:off + n]`` (n a multiple of W = len(lanes))."""
-    F[off:off + n] = np.tanh(F[off:off + n])  # NUMBA_DISABLE_JIT only (not exact)
-
-
-def sigmoid_block(F, off, n, lanes):
-    """The logistic sigmoid in place on ``F[off:off + n]`` (n a multiple of W)."""
-    seg = F[off:off + n]
-    F[off:off + n] = 1.0 / (1.0 + np.exp(-seg))  # NUMBA_DISABLE_JIT only (not exact)
+def activation_block(F, off, n, code, lanes):
+    """tanh (``code`` 1) or the logistic sigmoid (2) in place on ``F[off:off + n]``, n a
+    multiple of W = len(lanes): float32 by the vector code above, float64 by lanes.math."""
+    seg = F[off:off + n]  # NUMBA_DISABLE_JIT only (NumPy's functions: not exact)
+    F[off:off + n] = np.tanh(seg) if code == 1 else 1.0 / (1.0 + np.exp(-seg))
 
 
 if not numba_config.DISABLE_JIT:
-    @overload(tanh_block)
-    def _tanh_block(F, off, n, lanes):
+    @overload(activation_block)
+    def _activation_block(F, off, n, code, lanes):
         if F.dtype == types.float32:
-            def impl32(F, off, n, lanes):
+            def impl32(F, off, n, code, lanes):
                 reg = register_lanes(F)  # elementwise: whole registers, then lanes
                 V = len(reg)
                 W = len(lanes)
                 bulk = off + (n - n % V)
                 for i in range(off, bulk, V):
-                    vstore(F, i, vtanhf(vload(F, i, reg)))
+                    x = vload(F, i, reg)
+                    vstore(F, i, vtanhf(x) if code == 1 else vsigmoidf(x))
                 for i in range(bulk, off + n, W):
-                    vstore(F, i, vtanhf(vload(F, i, lanes)))
+                    x = vload(F, i, lanes)
+                    vstore(F, i, vtanhf(x) if code == 1 else vsigmoidf(x))
             return impl32
 
-        def impl(F, off, n, lanes):
-            tanh_lanes(_seg(F, off, n))
-        return impl
-
-    @overload(sigmoid_block)
-    def _sigmoid_block(F, off, n, lanes):
-        if F.dtype == types.float32:
-            def impl32(F, off, n, lanes):
-                reg = register_lanes(F)  # elementwise: whole registers, then lanes
-                V = len(reg)
-                W = len(lanes)
-                bulk = off + (n - n % V)
-                for i in range(off, bulk, V):
-                    vstore(F, i, vsigmoidf(vload(F, i, reg)))
-                for i in range(bulk, off + n, W):
-                    vstore(F, i, vsigmoidf(vload(F, i, lanes)))
-            return impl32
-
-        def impl(F, off, n, lanes):
-            sigmoid_lanes(_seg(F, off, n))
+        def impl(F, off, n, code, lanes):
+            if code == 1:
+                tanh_lanes(_seg(F, off, n))
+            else:
+                sigmoid_lanes(_seg(F, off, n))
         return impl

@@ -196,20 +196,6 @@ def vfma(typingctx, a, b, c):
     return a(a, b, c), codegen
 
 
-@intrinsic
-def vsqrt(typingctx, a):
-    """Correctly rounded square root per lane (llvm.sqrt)."""
-    if not _is_vec(a):
-        return None
-
-    def codegen(context, builder, sig, args):
-        vty = args[0].type
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vty, [vty]),
-                                            _intrinsic_name("llvm.sqrt", vty))
-        return builder.call(fn, args)
-    return a(a), codegen
-
-
 def _binary(op):
     def typer(typingctx, a, b):
         if not _is_vec(a, b):
@@ -241,6 +227,7 @@ def _unary_intrinsic(name):
     return intrinsic(typer)
 
 
+vsqrt = _unary_intrinsic("llvm.sqrt")  # correctly rounded square root per lane
 vabs = _unary_intrinsic("llvm.fabs")  # |a| per lane (clears the sign bit)
 vfloor = _unary_intrinsic("llvm.floor")  # floor per lane (exact)
 

@@ -1,8 +1,7 @@
-"""Arithmetic building blocks of the lanes engine (``nbae.lanes_kernels``).
+"""Arithmetic building blocks of the lanes engine (``nbae.engine.lanes.kernels``).
 
-- ``fma``: an explicit ``llvm.fma`` (one rounding), the only fused operation of the engine.
-- ``lane_scratch`` / ``block_scratch``: small constant-size stack arrays that LLVM keeps in
-  registers (accumulators, per-lane hyperparameters).
+- ``lane_scratch``: a small constant-size stack array that LLVM keeps in registers (per-lane
+  scalars). The explicit vectors and the only fused operation (``vfma``) are in ``simd``.
 - ``_slp``: compiles a kernel with LLVM's SLP vectoriser on (see its docstring).
 - ``_log`` (fdlibm's algorithm) and ``tanh_lanes`` / ``sigmoid_lanes``: the project's own,
   vectorisable transcendental functions, so no result depends on the machine's libm.
@@ -26,18 +25,7 @@ _JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 U = np.uint64
 
 # ---------------------------------------------------------------------------------------------
-# intrinsics: explicit FMA, bit casts, and a small stack array LLVM can keep in registers
-
-
-@intrinsic
-def fma(typingctx, a, b, c):
-    """a * b + c with one rounding (llvm.fma): the only fused operation of these kernels."""
-    if not (isinstance(a, types.Float) and a == b == c):
-        return None
-
-    def codegen(context, builder, sig, args):
-        return builder.fma(*args)
-    return a(a, b, c), codegen
+# intrinsics: bit casts and a small stack array LLVM can keep in registers
 
 
 @intrinsic
@@ -75,23 +63,15 @@ def _scratch(factor):
 # to registers, which a heap array (whose pointer may alias the data arrays) never gets. Valid
 # only inside the calling function: never return it.
 lane_scratch = intrinsic(_scratch(1))
-block_scratch = intrinsic(_scratch(4))  # JB * W accumulators of the blocked dot products
 
 
-if numba_config.DISABLE_JIT:  # plain Python fallbacks (slow; fma is exact only on 3.13+)
-    import math
-
-    def fma(a, b, c):  # noqa: F811
-        return math.fma(a, b, c) if hasattr(math, "fma") else a * b + c
-
+if numba_config.DISABLE_JIT:  # plain Python fallbacks (slow)
     def _bits_from_f64(x):  # noqa: F811
         return np.float64(x).view(np.int64)
 
     def lane_scratch(lanes, like):  # noqa: F811
         return np.zeros(len(lanes), like.dtype)
 
-    def block_scratch(lanes, like):  # noqa: F811
-        return np.zeros(4 * len(lanes), like.dtype)
 
 
 def _slp(dispatcher):

@@ -268,42 +268,39 @@ def optimizer_lanes(theta, grad, s1, s2, opt, hp, t, lanes):
     (torch.optim semantics); SGD's momentum buffer is used with any momentum (0 included).
     Every row of W values is one vector (``nbae.engine.lanes.simd``); the per-lane constants
     are prepared once per call, in the scalar code and rounding of nbae.kernels. One model
-    alone (W = 1) updates a register's worth of its parameters per vector instead, with its
-    hyperparameters in every lane: the same operations on every parameter.
+    alone (W = 1) updates a register's worth of its parameters per vector instead, its one
+    column of ``hp`` serving every lane: the same operations on every parameter.
     """
     if len(lanes) > 1:
         _optimizer_rows(theta, grad, s1, s2, opt, hp, t, lanes)
         return
     reg = register_lanes(theta)
-    V = len(reg)
-    hpv = np.empty((HP_SIZE, V), hp.dtype)
-    for r in range(HP_SIZE):
-        for k in range(V):
-            hpv[r, k] = hp[r, 0]
-    n = theta.size - theta.size % V
-    _optimizer_rows(theta[:n], grad[:n], s1[:n], s2[:n], opt, hpv, t, reg)
+    n = theta.size - theta.size % len(reg)
+    _optimizer_rows(theta[:n], grad[:n], s1[:n], s2[:n], opt, hp, t, reg)
     _optimizer_rows(theta[n:], grad[n:], s1[n:], s2[n:], opt, hp, t, lanes)
+
+
+@njit(inline="always")
+def _hp_vector(h, hp, row, lanes):
+    """Row ``row`` of ``hp`` as a vector rounded to h's dtype (lane k reads column k % K)."""
+    K = hp.shape[1]
+    for k in range(len(lanes)):
+        h[k] = hp[row, k % K]
+    return vload(h, 0, lanes)
 
 
 @njit(**_JIT)
 def _optimizer_rows(theta, grad, s1, s2, opt, hp, t, lanes):
-    """optimizer_lanes on whole rows of W lanes."""
+    """optimizer_lanes on whole rows of W lanes; hp has W columns, or one for all lanes."""
     W = len(lanes)
+    K = hp.shape[1]
     P = theta.size // W
-    h = lane_scratch(lanes, theta)
-    for k in range(W):  # assignments round to the parameters' dtype, as in nbae.kernels
-        h[k] = hp[HP_LR, k]
-    lr = vload(h, 0, lanes)
-    for k in range(W):
-        h[k] = hp[HP_WEIGHT_DECAY, k]
-    wd = vload(h, 0, lanes)
-    for k in range(W):
-        h[k] = hp[HP_EPS, k]
-    eps = vload(h, 0, lanes)
+    h = lane_scratch(lanes, theta)  # assignments round to the parameters' dtype, as in
+    lr = _hp_vector(h, hp, HP_LR, lanes)  # nbae.kernels
+    wd = _hp_vector(h, hp, HP_WEIGHT_DECAY, lanes)
+    eps = _hp_vector(h, hp, HP_EPS, lanes)
     if opt == SGD:
-        for k in range(W):
-            h[k] = hp[HP_MOMENTUM, k]
-        mom = vload(h, 0, lanes)
+        mom = _hp_vector(h, hp, HP_MOMENTUM, lanes)
         for p in range(P):
             i = p * W
             th = vload(theta, i, lanes)
@@ -321,20 +318,18 @@ def _optimizer_rows(theta, grad, s1, s2, opt, hp, t, lanes):
             vstore(theta, i, vsub(th, vdiv(vmul(lr, g), vadd(vsqrt(a), eps))))
     else:
         for k in range(W):
-            h[k] = 1.0 - hp[HP_BETA1, k]
+            h[k] = 1.0 - hp[HP_BETA1, k % K]
         omb1 = vload(h, 0, lanes)
         for k in range(W):
-            h[k] = 1.0 - hp[HP_BETA2, k]
+            h[k] = 1.0 - hp[HP_BETA2, k % K]
         omb2 = vload(h, 0, lanes)
         for k in range(W):
-            h[k] = hp[HP_LR, k] / (1.0 - np.float64(hp[HP_BETA1, k]) ** t)
+            h[k] = hp[HP_LR, k % K] / (1.0 - np.float64(hp[HP_BETA1, k % K]) ** t)
         step = vload(h, 0, lanes)
         for k in range(W):
-            h[k] = 1.0 / np.sqrt(1.0 - np.float64(hp[HP_BETA2, k]) ** t)
+            h[k] = 1.0 / np.sqrt(1.0 - np.float64(hp[HP_BETA2, k % K]) ** t)
         inv_bc2 = vload(h, 0, lanes)
-        for k in range(W):
-            h[k] = hp[HP_BETA2, k]
-        b2 = vload(h, 0, lanes)
+        b2 = _hp_vector(h, hp, HP_BETA2, lanes)
         for p in range(P):
             i = p * W
             th = vload(theta, i, lanes)

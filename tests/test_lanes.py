@@ -5,6 +5,7 @@ against PyTorch (float64) and the single-model engine with tolerances.
 """
 
 import hashlib
+import itertools
 import re
 
 import numpy as np
@@ -385,20 +386,47 @@ def test_aligned_zeros_rows_start_on_64_byte_boundaries():
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_one_model_column_vectors_equal_a_lane_of_a_group(dtype):
-    """W = 1 vectorises over output columns: every output is still the same fma chain."""
+    """W = 1 vectorises over output columns (Y row-major) or, transposed, over output rows
+    (Y with contiguous inner index: D W^T): every output is still the same fma chain."""
     from nbae.engine.lanes.products import lane_product
 
     rng = np.random.default_rng(0)
-    for R, C, T in [(5, 25, 35), (2, 25, 35), (35, 25, 5), (5, 2, 5), (1, 3, 4), (3, 17, 9)]:
+    shapes = [(5, 25, 35), (2, 25, 35), (35, 25, 5), (5, 2, 5), (1, 3, 4), (3, 17, 9),
+              (20, 50, 33), (13, 7, 40), (4, 24, 3), (9, 100, 64), (21, 37, 2)]
+    for (R, C, T), yt_major in itertools.product(shapes, (True, False)):
         X = rng.standard_normal(R * T + 3).astype(dtype)
         Y = rng.standard_normal(T * C + 3).astype(dtype)
+        yt, yc = (C, 1) if yt_major else (1, T)  # Y[t, c] at 2 + t * yt + c * yc
         O = np.zeros(R * C + 5, dtype)
-        lane_product(X, 1, T, 1, Y, 2, C, 1, O, 3, C, 1, R, C, T, (0,))
+        lane_product(X, 1, T, 1, Y, 2, yt, yc, O, 3, C, 1, R, C, T, (0,))
         W = 4
         O4 = np.zeros(O.size * W, dtype)
-        lane_product(np.repeat(X, W), W, T * W, W, np.repeat(Y, W), 2 * W, C * W, W, O4, 3 * W,
-                     C * W, W, R, C, T, (0,) * W)
+        lane_product(np.repeat(X, W), W, T * W, W, np.repeat(Y, W), 2 * W, yt * W, yc * W, O4,
+                     3 * W, C * W, W, R, C, T, (0,) * W)
         assert np.array_equal(O.view(np.uint8), O4[::W].copy().view(np.uint8))
+        Ym = Y[2:2 + T * C].reshape(T, C) if yt_major else Y[2:2 + T * C].reshape(C, T).T
         assert np.abs(O[3:3 + R * C].reshape(R, C) - X[1:1 + R * T].reshape(R, T).astype(
-            np.float64) @ Y[2:2 + T * C].reshape(T, C)).max() < (1e-12 if dtype == np.float64
-                                                                else 1e-4)
+            np.float64) @ Ym).max() < (1e-12 if dtype == np.float64 else 1e-4)
+        assert not O[:3].any() and not O[3 + R * C:].any()  # nothing written outside O
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("optimizer,kw", [("adam", {"weight_decay": 1e-3}),
+                                          ("sgd", {"momentum": 0.9}), ("adagrad", {})])
+def test_one_model_fused_update_equals_its_lane_in_a_group(dtype, optimizer, kw):
+    """Alone, a model updates each layer right after its backward step, in blocks of rows
+    (``lanes.solo``); in a group, after the whole backward pass. Wide layers (several update
+    blocks, 4 x 3 product tiles, odd widths for the vector tails) must give the same bits."""
+    rng = np.random.default_rng(1)
+    X = rng.uniform(0, 1, (23, 301)).astype(dtype)
+    cfg = {"layers": [301, 45, 7], "activation": "tanh", "output_activation": "sigmoid",
+           "init": "xavier", "optimizer": optimizer, "lr": 0.01, "batch_size": 10,
+           "dtype": np.dtype(dtype).name, **kw}
+    group, _ = fit_many(cfg, X, seeds=[5, 6, 7], group_size=4, epochs=3, restore_best=False)
+    ae = Autoencoder(cfg["layers"], activation="tanh", output_activation="sigmoid",
+                     init="xavier", seed=6, dtype=np.dtype(dtype).name)
+    ae.fit(X, epochs=3, batch_size=10, optimizer=optimizer, lr=0.01, restore_best=False,
+           reproducible=True, **kw)
+    assert ae.training["steps"] == 9
+    assert _same_bits(ae, group[1])
+    assert not _same_bits(ae, group[0])

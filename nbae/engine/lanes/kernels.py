@@ -292,15 +292,44 @@ def _hp_vector(h, hp, row, lanes):
 @njit(**_JIT)
 def _optimizer_rows(theta, grad, s1, s2, opt, hp, t, lanes):
     """optimizer_lanes on whole rows of W lanes; hp has W columns, or one for all lanes."""
-    W = len(lanes)
+    h = lane_scratch(lanes, theta)
+    update_rows(theta, grad, s1, s2, opt, optimizer_constants(h, hp, t, lanes), t, lanes)
+
+
+@njit(inline="always")
+def optimizer_constants(h, hp, t, lanes):
+    """The per-step vectors of the update (lane k from column k % K of ``hp``), rounded to
+    the dtype of the scratch ``h`` as nbae.kernels rounds them: (lr, weight decay, eps,
+    momentum, 1 - beta1, 1 - beta2, lr / (1 - beta1^t), 1 / sqrt(1 - beta2^t), beta2)."""
     K = hp.shape[1]
-    P = theta.size // W
-    h = lane_scratch(lanes, theta)  # assignments round to the parameters' dtype, as in
-    lr = _hp_vector(h, hp, HP_LR, lanes)  # nbae.kernels
+    lr = _hp_vector(h, hp, HP_LR, lanes)
     wd = _hp_vector(h, hp, HP_WEIGHT_DECAY, lanes)
     eps = _hp_vector(h, hp, HP_EPS, lanes)
+    mom = _hp_vector(h, hp, HP_MOMENTUM, lanes)
+    b2 = _hp_vector(h, hp, HP_BETA2, lanes)
+    for k in range(len(lanes)):
+        h[k] = 1.0 - hp[HP_BETA1, k % K]
+    omb1 = vload(h, 0, lanes)
+    for k in range(len(lanes)):
+        h[k] = 1.0 - hp[HP_BETA2, k % K]
+    omb2 = vload(h, 0, lanes)
+    for k in range(len(lanes)):
+        h[k] = hp[HP_LR, k % K] / (1.0 - np.float64(hp[HP_BETA1, k % K]) ** t)
+    step = vload(h, 0, lanes)
+    for k in range(len(lanes)):
+        h[k] = 1.0 / np.sqrt(1.0 - np.float64(hp[HP_BETA2, k % K]) ** t)
+    inv_bc2 = vload(h, 0, lanes)
+    return lr, wd, eps, mom, omb1, omb2, step, inv_bc2, b2
+
+
+@njit(inline="always")
+def update_rows(theta, grad, s1, s2, opt, c, t, lanes):
+    """Update the ``theta.size // W`` rows of W values with gradient ``grad`` and the
+    constants ``c`` of ``optimizer_constants`` (step ``t``): torch.optim's formulas."""
+    W = len(lanes)
+    lr, wd, eps, mom, omb1, omb2, step, inv_bc2, b2 = c
+    P = theta.size // W
     if opt == SGD:
-        mom = _hp_vector(h, hp, HP_MOMENTUM, lanes)
         for p in range(P):
             i = p * W
             th = vload(theta, i, lanes)
@@ -317,19 +346,6 @@ def _optimizer_rows(theta, grad, s1, s2, opt, hp, t, lanes):
             vstore(s1, i, a)
             vstore(theta, i, vsub(th, vdiv(vmul(lr, g), vadd(vsqrt(a), eps))))
     else:
-        for k in range(W):
-            h[k] = 1.0 - hp[HP_BETA1, k % K]
-        omb1 = vload(h, 0, lanes)
-        for k in range(W):
-            h[k] = 1.0 - hp[HP_BETA2, k % K]
-        omb2 = vload(h, 0, lanes)
-        for k in range(W):
-            h[k] = hp[HP_LR, k % K] / (1.0 - np.float64(hp[HP_BETA1, k % K]) ** t)
-        step = vload(h, 0, lanes)
-        for k in range(W):
-            h[k] = 1.0 / np.sqrt(1.0 - np.float64(hp[HP_BETA2, k % K]) ** t)
-        inv_bc2 = vload(h, 0, lanes)
-        b2 = _hp_vector(h, hp, HP_BETA2, lanes)
         for p in range(P):
             i = p * W
             th = vload(theta, i, lanes)

@@ -15,6 +15,7 @@ runs the same tiles with its vectors over output columns.
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from nbae.engine.lanes.math import _JIT
@@ -33,15 +34,10 @@ def lane_product(X, xo, xr, xt, Y, yo, yt, yc, O, oo, o_r, o_c, R, C, T, lanes):
     R, C, T : rows, columns and inner length
     lanes : tuple whose length W is the vector width (compile-time constant)
     """
-    if len(lanes) == 1 and yc == 1 and o_c == 1:
-        # one model alone: the columns of a row-major product are contiguous, so the vectors
-        # run over V output columns instead of lanes (X[r, t] broadcast) -- the same fma chain
-        # per output element, hence the same bits; the last C % V columns one by one
-        cols = register_lanes(O)
-        V = len(cols)
-        Cv = C - C % V
-        _tiles(X, xo, xr, xt, Y, yo, yt, V, O, oo, o_r, V, R, Cv // V, T, cols, True)
-        _tiles(X, xo, xr, xt, Y, yo + Cv, yt, 1, O, oo + Cv, o_r, 1, R, C - Cv, T, lanes, False)
+    if len(lanes) == 1 and o_c == 1 and yc == 1:
+        column_product(X, xo, xr, xt, Y, yo, yt, O, oo, o_r, R, C, T, 0, C)
+    elif len(lanes) == 1 and o_c == 1 and yt == 1:
+        transposed_product(X, xo, xr, xt, Y, yo, yc, O, oo, o_r, R, C, T)
     else:
         _tiles(X, xo, xr, xt, Y, yo, yt, yc, O, oo, o_r, o_c, R, C, T, lanes, False)
 
@@ -140,3 +136,118 @@ def _tiles(X, xo, xr, xt, Y, yo, yt, yc, O, oo, o_r, o_c, R, C, T, lanes, bcast)
             vstore(O, oo + r * o_r + c * o_c, a00)
             c += 1
 
+
+@njit(**_JIT)
+def column_product(X, xo, xr, xt, Y, yo, yt, O, oo, o_r, R, C, T, c0, c1):
+    """O[r, c] = sum over t ascending (fma chain from 0) of X[r, t] * Y[t, c], for the
+    columns c0 <= c < c1 (all rows); Y's and O's columns are contiguous.
+
+    X, Y, O : flat arrays of one dtype (O must not overlap X or Y)
+    xo, yo, oo : element offsets of X[0, 0], Y[0, 0], O[0, 0]
+    xr, xt : element strides of X along r and t
+    yt : element stride of Y along t; o_r : element stride of O along r
+    R, C, T : rows, columns and inner length of the whole product
+    c0, c1 : the column range to compute (``parts`` of ``one_model_product``)
+    """
+    cols = register_lanes(O)
+    V = len(cols)
+    n3 = (c1 - c0) // (3 * V)
+    cv = c0 + n3 * 3 * V
+    nv = (c1 - cv) // V
+    ce = cv + nv * V
+    R4 = R - R % 4
+    for b in range(n3):
+        c = c0 + b * 3 * V
+        for r in range(0, R4, 4):
+            _tile43(X, xo + r * xr, xr, xt, Y, yo + c, yt, O, oo + r * o_r + c, o_r, T, cols)
+    # edges: the rows below the last 4-row block, the last 1-2 vectors, the last C % V columns
+    if R4 < R and n3 > 0:
+        _tiles(X, xo + R4 * xr, xr, xt, Y, yo + c0, yt, V, O, oo + R4 * o_r + c0, o_r, V,
+              R - R4, 3 * n3, T, cols, True)
+    if nv > 0:
+        _tiles(X, xo, xr, xt, Y, yo + cv, yt, V, O, oo + cv, o_r, V, R, nv, T, cols, True)
+    if ce < c1:
+        _tiles(X, xo, xr, xt, Y, yo + ce, yt, 1, O, oo + ce, o_r, 1, R, c1 - ce, T, (0,), False)
+
+
+@njit(inline="always")
+def _tile43(X, x, xr, xt, Y, y, yt, O, o, o_r, T, cols):
+    """One 4-row x 3-vector tile of ``column_product`` at X row offset ``x``, Y column
+    offset ``y`` and O offset ``o``."""
+    V = len(cols)
+    a00 = vzero(O, cols)
+    a01 = vzero(O, cols)
+    a02 = vzero(O, cols)
+    a10 = vzero(O, cols)
+    a11 = vzero(O, cols)
+    a12 = vzero(O, cols)
+    a20 = vzero(O, cols)
+    a21 = vzero(O, cols)
+    a22 = vzero(O, cols)
+    a30 = vzero(O, cols)
+    a31 = vzero(O, cols)
+    a32 = vzero(O, cols)
+    # running offsets, not t * stride: the index products and their spilled operands
+    # otherwise cost as many instructions as the 12 fmas
+    x1 = x + xr
+    x2 = x1 + xr
+    x3 = x2 + xr
+    for _ in range(T):
+        v0 = vload(Y, y, cols)
+        v1 = vload(Y, y + V, cols)
+        v2 = vload(Y, y + 2 * V, cols)
+        u = vbroadcast(X, x, cols)
+        a00 = vfma(u, v0, a00)
+        a01 = vfma(u, v1, a01)
+        a02 = vfma(u, v2, a02)
+        u = vbroadcast(X, x1, cols)
+        a10 = vfma(u, v0, a10)
+        a11 = vfma(u, v1, a11)
+        a12 = vfma(u, v2, a12)
+        u = vbroadcast(X, x2, cols)
+        a20 = vfma(u, v0, a20)
+        a21 = vfma(u, v1, a21)
+        a22 = vfma(u, v2, a22)
+        u = vbroadcast(X, x3, cols)
+        a30 = vfma(u, v0, a30)
+        a31 = vfma(u, v1, a31)
+        a32 = vfma(u, v2, a32)
+        x += xt
+        x1 += xt
+        x2 += xt
+        x3 += xt
+        y += yt
+    vstore(O, o, a00)
+    vstore(O, o + V, a01)
+    vstore(O, o + 2 * V, a02)
+    o += o_r
+    vstore(O, o, a10)
+    vstore(O, o + V, a11)
+    vstore(O, o + 2 * V, a12)
+    o += o_r
+    vstore(O, o, a20)
+    vstore(O, o + V, a21)
+    vstore(O, o + 2 * V, a22)
+    o += o_r
+    vstore(O, o, a30)
+    vstore(O, o + V, a31)
+    vstore(O, o + 2 * V, a32)
+
+
+@njit(**_JIT)
+def transposed_product(X, xo, xr, xt, Y, yo, yc, O, oo, o_r, R, C, T):
+    """``lane_product`` for one model whose Y has a contiguous inner index (Y[t, c] at
+    ``yo + t + c * yc``; D W^T) and O contiguous columns: O^T = Y^T X^T by
+    ``column_product``, its vectors over O's rows (padded to whole vectors in a scratch
+    X^T), Y^T's rows broadcast. Each O[r, c] is the same fma chain over t ascending."""
+    V = len(register_lanes(O))
+    Rp = -(-R // V) * V
+    XT = np.zeros(T * Rp, dtype=O.dtype)  # the padding rows stay zero
+    for r in range(R):
+        for t in range(T):
+            XT[t * Rp + r] = X[xo + r * xr + t * xt]
+    OT = np.empty(C * Rp, dtype=O.dtype)
+    column_product(Y, yo, yc, 1, XT, 0, Rp, OT, 0, Rp, C, Rp, T, 0, Rp)
+    for r in range(R):
+        for c in range(C):
+            O[oo + r * o_r + c] = OT[c * Rp + r]

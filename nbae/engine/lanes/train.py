@@ -27,7 +27,17 @@ from nbae.engine.lanes.kernels import (
     optimizer_lanes,
 )
 from nbae.engine.lanes.math import _JIT, U, _slp, lane_scratch
-from nbae.engine.lanes.simd import vadd, vif_lt, vload, vmul, vsplat, vstore, vzero
+from nbae.engine.lanes.simd import (
+    register_lanes,
+    vadd,
+    vif_lt,
+    vload,
+    vmul,
+    vsplat,
+    vstore,
+    vzero,
+)
+from nbae.engine.lanes.solo import backward_update_one
 
 
 @_slp
@@ -174,10 +184,14 @@ def train_group(theta, grad, s1, s2, best, final, X, Y, sizes, w_off, b_off, a_o
                     epochs_done[k] += 1
                     status[k] = STATUS_NONFINITE
                     bad = True
-            backward_lanes(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2,
-                           B, lanes)
             step[0] += 1
-            optimizer_lanes(theta, grad, s1, s2, opt, hp, step[0], lanes)
+            if len(lanes) == 1:  # one model: each layer updated right after its gradient
+                backward_update_one(theta, s1, s2, sizes, w_off, b_off, a_off, acts, slope,
+                                    buf, d1, d2, B, opt, hp, step[0])
+            else:
+                backward_lanes(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1,
+                               d2, B, lanes)
+                optimizer_lanes(theta, grad, s1, s2, opt, hp, step[0], lanes)
             if bad:  # park after the update, which ran on the lane's bad values
                 for k in range(W):
                     if status[k] == STATUS_NONFINITE and hp[HP_LR, k] != 0:
@@ -189,11 +203,7 @@ def train_group(theta, grad, s1, s2, best, final, X, Y, sizes, w_off, b_off, a_o
             for k in range(W):
                 run[k] /= n
         # inf/NaN parameters of a lane: x * 0 is NaN exactly for non-finite x
-        zero = vzero(theta, lanes)
-        acc = zero
-        for p in range(theta.size // W):
-            acc = vadd(acc, vmul(vload(theta, p * W, lanes), zero))
-        vstore(chk, 0, acc)
+        _nonfinite_check(theta, chk, lanes)
         improved = False
         for k in range(W):
             tot[k] = 0.0  # becomes 1.0 for lanes whose loss improved
@@ -217,7 +227,9 @@ def train_group(theta, grad, s1, s2, best, final, X, Y, sizes, w_off, b_off, a_o
                 track[3, k] += 1.0
                 if patience[k] > 0 and track[3, k] >= patience[k]:
                     status[k] = STATUS_EARLY_STOP
-        if improved:  # best = theta in the improved lanes: one vector select per parameter
+        if improved and W == 1:
+            best[:] = theta
+        elif improved:  # best = theta in the improved lanes: one vector select per parameter
             for k in range(W):
                 chk[k] = 1.0 if tot[k] == 1.0 else 0.0
             flag = vload(chk, 0, lanes)
@@ -229,3 +241,31 @@ def train_group(theta, grad, s1, s2, best, final, X, Y, sizes, w_off, b_off, a_o
             if status[k] != LANE_RUNNING and status[k] != LANE_PADDING and hp[HP_LR, k] != 0:
                 park_lane(theta, s1, s2, final, hp, k, W)
     return n_epochs
+
+
+@njit(inline="always")
+def _nonfinite_check(theta, chk, lanes):
+    """chk[k] = NaN if lane k has an inf/NaN parameter, else 0 (x * 0 is NaN exactly for
+    non-finite x). One model sums over register vectors of its parameters instead."""
+    W = len(lanes)
+    if W > 1:
+        zero = vzero(theta, lanes)
+        acc = zero
+        for p in range(theta.size // W):
+            acc = vadd(acc, vmul(vload(theta, p * W, lanes), zero))
+        vstore(chk, 0, acc)
+        return
+    reg = register_lanes(theta)
+    V = len(reg)
+    zero = vzero(theta, reg)
+    acc = zero
+    n = theta.size - theta.size % V
+    for i in range(0, n, V):
+        acc = vadd(acc, vmul(vload(theta, i, reg), zero))
+    vstore(chk, 0, vzero(chk, lanes))
+    part = lane_scratch(reg, theta)
+    vstore(part, 0, acc)
+    for k in range(V):
+        chk[0] += part[k]
+    for i in range(n, theta.size):
+        chk[0] += theta[i] * 0.0

@@ -430,3 +430,22 @@ def test_one_model_fused_update_equals_its_lane_in_a_group(dtype, optimizer, kw)
     assert ae.training["steps"] == 9
     assert _same_bits(ae, group[1])
     assert not _same_bits(ae, group[0])
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_one_model_on_two_threads_gives_the_one_thread_bits(dtype):
+    """``threads=2`` splits the large layers' columns, rows and update blocks over two
+    threads (Numba prange): each number is still computed once, in the same order."""
+    rng = np.random.default_rng(2)
+    X = rng.uniform(0, 1, (31, 301)).astype(dtype)
+    models = []
+    for threads in (1, 2):
+        ae = Autoencoder([301, 90, 7], activation="tanh", output_activation="sigmoid",
+                         init="xavier", seed=8, dtype=dtype)
+        ae.fit(X, epochs=3, batch_size=10, lr=0.01, restore_best=False, reproducible=True,
+               threads=threads)
+        models.append(ae)
+    assert 10 * 301 * 90 >= 1 << 18  # the first and last layers are split
+    assert _same_bits(*models)
+    with pytest.raises(ValueError, match="threads applies to reproducible=True"):
+        models[0].fit(X, epochs=1, threads=2)

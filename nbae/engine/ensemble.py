@@ -83,11 +83,12 @@ def _width(n_models, dtype, group_size):
 
 
 def train_lanes(models, X, Y, settings, metric=None, metric_every=100, callback=None,
-                callback_every=100, progress=None, n_jobs=None, group_size=None):
+                callback_every=100, progress=None, n_jobs=None, group_size=None, threads=1):
     """Train ``models`` (same architecture) in lanes, in place; return their history frames.
 
     ``settings`` holds one dict from ``_settings`` per model. The shared core of
     ``fit_many`` and ``fit_reproducible``; fills each model's ``training`` and ``history``.
+    ``threads``: threads inside one model trained alone (group width 1; ``lanes.solo``).
     """
     lk, lt = _k()
     from nbae.engine.lanes.simd import aligned_zeros
@@ -156,6 +157,7 @@ def train_lanes(models, X, Y, settings, metric=None, metric_every=100, callback=
     args = (ae0._sizes, ae0._w_off, ae0._b_off, a_off, ae0._acts, dt.type(ae0.leaky_slope),
             C.LOSSES[ae0.loss_name], C.OPTIMIZERS[opt])
     workers = min(G, os.cpu_count() or 1) if n_jobs is None else max(1, min(G, n_jobs))
+    parts = _count("threads", threads, 1) if W == 1 and G == 1 else 1
     pool = ThreadPoolExecutor(workers) if workers > 1 else None
     metrics = [dict() for _ in range(K)]
     for ae, s in zip(models, settings, strict=True):
@@ -168,7 +170,8 @@ def train_lanes(models, X, Y, settings, metric=None, metric_every=100, callback=
             theta[g], grad[g], s1[g], s2[g], best[g], final[g], X, Y, *args,
             hp[g], step[g], batch, todo, s0["shuffle"], perm[g], rng[g], noise[g],
             nlev[g], nlo[g], nhi[g], buf[g], ybuf[g], d1[g], d2[g], losses[g, done:done + todo],
-            track[g], status[g], done_lane[g], done, patience[g], mind[g], eval_rows, lanes)
+            track[g], status[g], done_lane[g], done, patience[g], mind[g], eval_rows, parts,
+            lanes)
 
     def lane_params(j, which):
         return which[j // W, j % W::W]
@@ -263,19 +266,21 @@ def _bar(total, progress):
 
 
 def fit_reproducible(ae, X, Y=None, metric=None, metric_every=100, callback=None,
-                     callback_every=100, progress=False, **fit_kwargs) -> pd.DataFrame:
+                     callback_every=100, progress=False, threads=1, **fit_kwargs
+                     ) -> pd.DataFrame:
     """``ae.fit(X, Y, ...)`` with the lanes engine's machine-independent arithmetic (one lane).
 
     Same arguments, history and side effects as :meth:`Autoencoder.fit` (``training``,
     ``history``, the per-call random stream), and like it raises TrainingDiverged (best
     weights kept) and re-raises KeyboardInterrupt. The weights are bit-identical on every
     x86-64 machine with the same package versions, and to the same model's lane in
-    ``fit_many``; the default ``fit`` (BLAS) stays faster for wide layers.
+    ``fit_many``. ``threads`` > 1 splits the large layers' products and updates over that
+    many threads, with the same bits.
     """
     X, Y, s = _settings(ae, X, Y, **fit_kwargs)
     (history,) = train_lanes([ae], X, Y, [s], metric=metric, metric_every=metric_every,
                              callback=callback, callback_every=callback_every,
-                             progress=progress, n_jobs=1, group_size=1)
+                             progress=progress, n_jobs=1, group_size=1, threads=threads)
     if ae.training["stop_reason"] == "diverged":
         best = ae.training["best_epoch"]
         where = (f"weights of epoch {best} (loss {ae.training['best_loss']:.6g}) restored"

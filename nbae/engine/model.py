@@ -312,7 +312,7 @@ class Autoencoder(TrainingMixin):
             metric: Callable | None = None, metric_every=100,
             callback: Callable | None = None, callback_every=100,
             input_noise: dict | None = None, epoch_loss="running",
-            progress=False, reproducible=False) -> pd.DataFrame:
+            progress=False, reproducible=False, threads=1) -> pd.DataFrame:
         """Train with mini-batch gradient descent; return the per-epoch history.
 
         Each epoch visits every sample once in mini-batches of ``batch_size`` (the last, partial
@@ -343,8 +343,14 @@ class Autoencoder(TrainingMixin):
         ``reproducible=True`` trains with the lanes engine's arithmetic instead of BLAS (fixed
         summation order, no fast-math, own exp/log/tanh): the weights are bit-identical on every
         x86-64 machine with the same package versions, and to this model's lane in
-        ``nbae.studies.ensemble.fit_many``; slower for wide layers.
+        ``nbae.studies.ensemble.fit_many``. ``threads`` (reproducible only) splits the
+        products and updates of large layers (batch x fan-in x fan-out >= 2^18) over that
+        many threads, with the same bits; the BLAS engine's threads are set by
+        ``NBAE_BLAS_THREADS`` instead.
         """
+        if threads != 1 and not reproducible:
+            raise ValueError("threads applies to reproducible=True; the BLAS engine's threads "
+                             "are set by NBAE_BLAS_THREADS")
         if reproducible:
             from nbae.engine.ensemble import fit_reproducible
 
@@ -354,7 +360,7 @@ class Autoencoder(TrainingMixin):
                 batch_size=batch_size, optimizer=optimizer, lr=lr, shuffle=shuffle,
                 momentum=momentum, betas=betas, eps=eps, weight_decay=weight_decay,
                 restore_best=restore_best, patience=patience, min_delta=min_delta,
-                input_noise=input_noise, epoch_loss=epoch_loss)
+                input_noise=input_noise, epoch_loss=epoch_loss, threads=threads)
         X, Y, settings = self._validate_hyperparameters(
             X, Y, epochs, batch_size, optimizer, lr, shuffle, momentum, betas, eps, weight_decay,
             restore_best, patience, min_delta, metric, metric_every, callback, callback_every,

@@ -1,4 +1,4 @@
-"""The one matrix product of the lanes engine, register-tiled over explicit SIMD vectors.
+"""The matrix products of the lanes engine, register-tiled over explicit SIMD vectors.
 
 A dense layer needs three products per step: the forward ``A W``, the weight gradient
 ``A^T D`` and the input gradient ``D W^T``. All three are ``lane_product`` with other
@@ -6,11 +6,17 @@ strides. Each output element is one chain of ``vfma`` over the inner index in as
 order, starting from zero: the fixed summation order that makes a lane's bits independent of
 the machine and of the group width.
 
-Speed: an fma chain cannot be split (that would reorder the sum), so its 4-5 cycle latency is
-hidden by computing a tile of 2 x 4 independent outputs at once: per inner step 6 vector loads
-feed 8 vector fmas, and the 8 accumulators stay in registers (16 on AVX2 with W = one
-register, 32 with AVX-512). Edges fall back to 2 x 1, 1 x 4 and 1 x 1 tiles. One model alone
-runs the same tiles with its vectors over output columns.
+Groups (W lanes): an fma chain cannot be split (that would reorder the sum), so its 4-5
+cycle latency is hidden by computing a tile of 2 x 4 independent outputs at once: per inner
+step 6 vector loads feed 8 vector fmas, and the 8 accumulators stay in registers (16 on AVX2
+with W = one register, 32 with AVX-512). Edges fall back to 2 x 1, 1 x 4 and 1 x 1 tiles.
+
+One model alone (W = 1) has no lanes to fill: ``column_product`` runs its vectors over V =
+one register of output columns, the X operand broadcast, in 4-row x 3-vector tiles (12
+accumulators; 4 broadcasts and 3 loads feed 12 fmas), with Y's rows in blocks packed strip
+by strip (see there). A product whose Y has a contiguous *inner* index (D W^T) is computed
+transposed (``transposed_product``): vectors over the batch. fma's two factors commute
+exactly, so every output is the same chain as in a group: the same bits.
 """
 
 from __future__ import annotations
@@ -19,7 +25,17 @@ import numpy as np
 from numba import njit
 
 from nbae.engine.lanes.math import _JIT
-from nbae.engine.lanes.simd import register_lanes, vbroadcast, vfma, vload, vstore, vzero
+from nbae.engine.lanes.simd import (
+    register_lanes,
+    vbroadcast,
+    vfma,
+    vload,
+    vstore,
+    vzero,
+)
+
+# rows of Y per block of column_product (see there)
+_TB = 64
 
 
 @njit(**_JIT)
@@ -35,7 +51,7 @@ def lane_product(X, xo, xr, xt, Y, yo, yt, yc, O, oo, o_r, o_c, R, C, T, lanes):
     lanes : tuple whose length W is the vector width (compile-time constant)
     """
     if len(lanes) == 1 and o_c == 1 and yc == 1:
-        column_product(X, xo, xr, xt, Y, yo, yt, O, oo, o_r, R, C, T, 0, C)
+        column_product(X, xo, xr, xt, Y, yo, yt, O, oo, o_r, R, C, T, 0, C, _TB)
     elif len(lanes) == 1 and o_c == 1 and yt == 1:
         transposed_product(X, xo, xr, xt, Y, yo, yc, O, oo, o_r, R, C, T)
     else:
@@ -138,7 +154,7 @@ def _tiles(X, xo, xr, xt, Y, yo, yt, yc, O, oo, o_r, o_c, R, C, T, lanes, bcast)
 
 
 @njit(**_JIT)
-def column_product(X, xo, xr, xt, Y, yo, yt, O, oo, o_r, R, C, T, c0, c1):
+def column_product(X, xo, xr, xt, Y, yo, yt, O, oo, o_r, R, C, T, c0, c1, TB):
     """O[r, c] = sum over t ascending (fma chain from 0) of X[r, t] * Y[t, c], for the
     columns c0 <= c < c1 (all rows); Y's and O's columns are contiguous.
 
@@ -147,7 +163,8 @@ def column_product(X, xo, xr, xt, Y, yo, yt, O, oo, o_r, R, C, T, c0, c1):
     xr, xt : element strides of X along r and t
     yt : element stride of Y along t; o_r : element stride of O along r
     R, C, T : rows, columns and inner length of the whole product
-    c0, c1 : the column range to compute (``parts`` of ``one_model_product``)
+    c0, c1 : the column range to compute
+    TB : rows of Y per block (T: no blocking; see the loop below)
     """
     cols = register_lanes(O)
     V = len(cols)
@@ -156,10 +173,35 @@ def column_product(X, xo, xr, xt, Y, yo, yt, O, oo, o_r, R, C, T, c0, c1):
     nv = (c1 - cv) // V
     ce = cv + nv * V
     R4 = R - R % 4
-    for b in range(n3):
-        c = c0 + b * 3 * V
-        for r in range(0, R4, 4):
-            _tile43(X, xo + r * xr, xr, xt, Y, yo + c, yt, O, oo + r * o_r + c, o_r, T, cols)
+    # Y's rows in blocks of TB, the tiles carrying their sums through O between blocks.
+    # When several 4-row tiles share a block, it is first packed strip by strip (3 vectors
+    # wide, contiguous rows), reading Y row after row, the order its memory lies in: read
+    # strip by strip instead, rows a multiple of 2-4 KB apart (a row of W) fall into the
+    # same few L1 sets and cross pages faster than the hardware prefetchers follow.
+    pack = R4 >= 8 and yt != 3 * V
+    S = 3 * V * TB  # elements per packed strip
+    P = np.empty(S * n3 if pack else 0, dtype=O.dtype)
+    for t0 in range(0, T, TB):
+        tb = min(TB, T - t0)
+        if pack:
+            for t in range(tb):
+                y = yo + (t0 + t) * yt + c0
+                p = t * 3 * V
+                for _ in range(n3):
+                    vstore(P, p, vload(Y, y, cols))
+                    vstore(P, p + V, vload(Y, y + V, cols))
+                    vstore(P, p + 2 * V, vload(Y, y + 2 * V, cols))
+                    y += 3 * V
+                    p += S
+        for b in range(n3):
+            c = c0 + b * 3 * V
+            for r in range(0, R4, 4):
+                x = xo + r * xr + t0 * xt
+                o = oo + r * o_r + c
+                if pack:
+                    _tile43(X, x, xr, xt, P, b * S, 3 * V, O, o, o_r, tb, t0 > 0, cols)
+                else:
+                    _tile43(X, x, xr, xt, Y, yo + t0 * yt + c, yt, O, o, o_r, tb, t0 > 0, cols)
     # edges: the rows below the last 4-row block, the last 1-2 vectors, the last C % V columns
     if R4 < R and n3 > 0:
         _tiles(X, xo + R4 * xr, xr, xt, Y, yo + c0, yt, V, O, oo + R4 * o_r + c0, o_r, V,
@@ -171,22 +213,40 @@ def column_product(X, xo, xr, xt, Y, yo, yt, O, oo, o_r, R, C, T, c0, c1):
 
 
 @njit(inline="always")
-def _tile43(X, x, xr, xt, Y, y, yt, O, o, o_r, T, cols):
-    """One 4-row x 3-vector tile of ``column_product`` at X row offset ``x``, Y column
-    offset ``y`` and O offset ``o``."""
+def _tile43(X, x, xr, xt, Y, y, yt, O, o, o_r, T, carry, cols):
+    """One 4-row x 3-vector tile of ``column_product`` over T inner steps at X row offset
+    ``x``, Y column offset ``y`` and O offset ``o``; with ``carry`` the sums go on from the
+    partial sums in O (a stored float is exact: the same chain), else from zero."""
     V = len(cols)
-    a00 = vzero(O, cols)
-    a01 = vzero(O, cols)
-    a02 = vzero(O, cols)
-    a10 = vzero(O, cols)
-    a11 = vzero(O, cols)
-    a12 = vzero(O, cols)
-    a20 = vzero(O, cols)
-    a21 = vzero(O, cols)
-    a22 = vzero(O, cols)
-    a30 = vzero(O, cols)
-    a31 = vzero(O, cols)
-    a32 = vzero(O, cols)
+    o1 = o + o_r
+    o2 = o1 + o_r
+    o3 = o2 + o_r
+    if carry:
+        a00 = vload(O, o, cols)
+        a01 = vload(O, o + V, cols)
+        a02 = vload(O, o + 2 * V, cols)
+        a10 = vload(O, o1, cols)
+        a11 = vload(O, o1 + V, cols)
+        a12 = vload(O, o1 + 2 * V, cols)
+        a20 = vload(O, o2, cols)
+        a21 = vload(O, o2 + V, cols)
+        a22 = vload(O, o2 + 2 * V, cols)
+        a30 = vload(O, o3, cols)
+        a31 = vload(O, o3 + V, cols)
+        a32 = vload(O, o3 + 2 * V, cols)
+    else:
+        a00 = vzero(O, cols)
+        a01 = vzero(O, cols)
+        a02 = vzero(O, cols)
+        a10 = vzero(O, cols)
+        a11 = vzero(O, cols)
+        a12 = vzero(O, cols)
+        a20 = vzero(O, cols)
+        a21 = vzero(O, cols)
+        a22 = vzero(O, cols)
+        a30 = vzero(O, cols)
+        a31 = vzero(O, cols)
+        a32 = vzero(O, cols)
     # running offsets, not t * stride: the index products and their spilled operands
     # otherwise cost as many instructions as the 12 fmas
     x1 = x + xr
@@ -220,18 +280,15 @@ def _tile43(X, x, xr, xt, Y, y, yt, O, o, o_r, T, cols):
     vstore(O, o, a00)
     vstore(O, o + V, a01)
     vstore(O, o + 2 * V, a02)
-    o += o_r
-    vstore(O, o, a10)
-    vstore(O, o + V, a11)
-    vstore(O, o + 2 * V, a12)
-    o += o_r
-    vstore(O, o, a20)
-    vstore(O, o + V, a21)
-    vstore(O, o + 2 * V, a22)
-    o += o_r
-    vstore(O, o, a30)
-    vstore(O, o + V, a31)
-    vstore(O, o + 2 * V, a32)
+    vstore(O, o1, a10)
+    vstore(O, o1 + V, a11)
+    vstore(O, o1 + 2 * V, a12)
+    vstore(O, o2, a20)
+    vstore(O, o2 + V, a21)
+    vstore(O, o2 + 2 * V, a22)
+    vstore(O, o3, a30)
+    vstore(O, o3 + V, a31)
+    vstore(O, o3 + 2 * V, a32)
 
 
 @njit(**_JIT)
@@ -240,14 +297,27 @@ def transposed_product(X, xo, xr, xt, Y, yo, yc, O, oo, o_r, R, C, T):
     ``yo + t + c * yc``; D W^T) and O contiguous columns: O^T = Y^T X^T by
     ``column_product``, its vectors over O's rows (padded to whole vectors in a scratch
     X^T), Y^T's rows broadcast. Each O[r, c] is the same fma chain over t ascending."""
+    XT, Rp = pack_transposed(X, xo, xr, xt, R, T, O)
+    OT = np.empty(C * Rp, dtype=O.dtype)
+    column_product(Y, yo, yc, 1, XT, 0, Rp, OT, 0, Rp, C, Rp, T, 0, Rp, T)
+    unpack_transposed(OT, Rp, O, oo, o_r, R, C)
+
+
+@njit(inline="always")
+def pack_transposed(X, xo, xr, xt, R, T, O):
+    """(X^T with rows padded to Rp = whole vectors of O's dtype, Rp); padding stays zero."""
     V = len(register_lanes(O))
     Rp = -(-R // V) * V
-    XT = np.zeros(T * Rp, dtype=O.dtype)  # the padding rows stay zero
+    XT = np.zeros(T * Rp, dtype=O.dtype)
     for r in range(R):
         for t in range(T):
             XT[t * Rp + r] = X[xo + r * xr + t * xt]
-    OT = np.empty(C * Rp, dtype=O.dtype)
-    column_product(Y, yo, yc, 1, XT, 0, Rp, OT, 0, Rp, C, Rp, T, 0, Rp)
+    return XT, Rp
+
+
+@njit(inline="always")
+def unpack_transposed(OT, Rp, O, oo, o_r, R, C):
+    """O[r, c] = OT[c, r] for the R real rows."""
     for r in range(R):
         for c in range(C):
             O[oo + r * o_r + c] = OT[c * Rp + r]

@@ -20,23 +20,80 @@ unfused order: the same bits (asserted in tests/test_lanes.py).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from nbae.engine.lanes.kernels import (
+    activate_lanes,
     activation_backward_lanes,
     optimizer_constants,
     update_rows,
 )
 from nbae.engine.lanes.math import _JIT, lane_scratch
-from nbae.engine.lanes.products import column_product, transposed_product
+from nbae.engine.lanes.products import (
+    _TB,
+    column_product,
+    pack_transposed,
+    transposed_product,
+    unpack_transposed,
+)
 from nbae.engine.lanes.simd import register_lanes, vadd, vload, vstore, vzero
 
 _BLOCK = 4096  # gradient elements per update block: 16 KB of float32, half of L1
+# multiply-adds of a layer below which it stays on one thread: a parallel region costs a few
+# microseconds, a product of 2^18 multiply-adds takes ~5 us at 50 GFLOP/s
+_SPLIT = 1 << 18
+_PAR = dict(_JIT, parallel=True)
+
+
+@njit(**_JIT)
+def forward_one(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, parts):
+    """``forward_lanes`` for one model (W = 1); ``parts`` > 1 splits each large product's
+    columns over that many threads (the same bits: each output is computed once, alike)."""
+    for l in range(acts.size):
+        fi = sizes[l]
+        fo = sizes[l + 1]
+        ao = a_off[l]
+        oo = a_off[l + 1]
+        if parts > 1 and B * fi * fo >= _SPLIT:
+            _columns_split(buf, ao, fi, 1, theta, w_off[l], fo, buf, oo, fo, B, fo, fi, parts)
+        else:
+            column_product(buf, ao, fi, 1, theta, w_off[l], fo, buf, oo, fo, B, fo, fi, 0, fo,
+                           _TB)
+        b = b_off[l]
+        for i in range(B):
+            for j in range(fo):
+                buf[oo + i * fo + j] += theta[b + j]
+        activate_lanes(buf, oo, B, fo, acts[l], slope, (0,))
+
+
+@njit(**_PAR)
+def _columns_split(X, xo, xr, xt, Y, yo, yt, O, oo, o_r, R, C, T, parts):
+    """column_product with its 3-vector column blocks split into ``parts`` ranges."""
+    V3 = 3 * len(register_lanes(O))
+    nb = -(-C // V3)
+    for p in prange(parts):
+        c0 = min(C, nb * p // parts * V3)
+        c1 = min(C, nb * (p + 1) // parts * V3)
+        column_product(X, xo, xr, xt, Y, yo, yt, O, oo, o_r, R, C, T, c0, c1, _TB)
+
+
+@njit(**_PAR)
+def _transposed_split(X, xo, xr, xt, Y, yo, yc, O, oo, o_r, R, C, T, parts):
+    """transposed_product with the rows of O^T (O's columns) in ``parts`` ranges of 4."""
+    XT, Rp = pack_transposed(X, xo, xr, xt, R, T, O)
+    OT = np.empty(C * Rp, dtype=O.dtype)
+    n4 = -(-C // 4)
+    for p in prange(parts):
+        r0 = min(C, n4 * p // parts * 4)
+        r1 = min(C, n4 * (p + 1) // parts * 4)
+        column_product(Y, yo + r0 * yc, yc, 1, XT, 0, Rp, OT, r0 * Rp, Rp, r1 - r0, Rp, T, 0,
+                       Rp, T)
+    unpack_transposed(OT, Rp, O, oo, o_r, R, C)
 
 
 @njit(**_JIT)
 def backward_update_one(theta, s1, s2, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2,
-                        B, opt, hp, t):
+                        B, opt, hp, t, parts):
     """Backpropagate dL/dA_L (in ``d1``) and update every parameter of one model.
 
     theta, s1, s2 : flat parameters and optimizer state (s2: Adam's v)
@@ -44,6 +101,7 @@ def backward_update_one(theta, s1, s2, sizes, w_off, b_off, a_off, acts, slope, 
     buf : the batch's activations from the forward pass; d1, d2 : backprop ping-pong
     B : rows in the batch; opt : SGD / ADAGRAD / ADAM; hp : (HP_SIZE, 1) hyperparameters
     t : optimizer step, 1-based
+    parts : threads for the large layers (1: this thread only); the bits do not depend on it
     """
     reg = register_lanes(theta)
     one = (0,)
@@ -59,22 +117,53 @@ def backward_update_one(theta, s1, s2, sizes, w_off, b_off, a_off, acts, slope, 
         fi = sizes[l]
         fo = sizes[l + 1]
         activation_backward_lanes(buf, a_off[l + 1], cur, B, fo, acts[l], slope, one)
-        if l > 0:  # dA = D W^T before W changes
+        split = parts > 1 and B * fi * fo >= _SPLIT
+        if l > 0 and split:  # dA = D W^T before W changes
+            _transposed_split(cur, 0, fo, 1, theta, w_off[l], fo, nxt, 0, fi, B, fi, fo, parts)
+        elif l > 0:
             transposed_product(cur, 0, fo, 1, theta, w_off[l], fo, nxt, 0, fi, B, fi, fo)
         _bias_gradient(cur, B, fo, g, reg)
         b = b_off[l]
         _update(theta[b:b + fo], g[:fo], s1[b:b + fo], s2[b:b + fo], opt, cv, c1, t, reg)
         rows = max(1, _BLOCK // fo)
-        for i in range(0, fi, rows):
-            r = min(rows, fi - i)
-            # gW[i:i + r] = A[:, i:i + r]^T D: X[r', t'] = A[t', i + r'], summed over the batch
-            column_product(buf, a_off[l] + i, 1, fi, cur, 0, fo, g, 0, fo, r, fo, B, 0, fo)
-            w = w_off[l] + i * fo
-            n = r * fo
-            _update(theta[w:w + n], g[:n], s1[w:w + n], s2[w:w + n], opt, cv, c1, t, reg)
+        blocks = -(-fi // rows)
+        if split:
+            _weights_split(theta, s1, s2, buf, a_off[l], fi, cur, fo, B, w_off[l], rows,
+                           blocks, opt, hp, t, parts)
+        else:
+            _update_weights(theta, s1, s2, buf, a_off[l], fi, cur, fo, B, w_off[l], rows, 0,
+                            blocks, g, opt, cv, c1, t)
         tmp = cur
         cur = nxt
         nxt = tmp
+
+
+@njit(inline="always")
+def _update_weights(theta, s1, s2, buf, ao, fi, d, fo, B, wo, rows, k0, k1, g, opt, cv, c1, t):
+    """Gradient and update of the weight row blocks k0 .. k1-1 (``rows`` rows each) of the
+    layer whose input A is at ``buf[ao:]`` (B x fi), dL/dZ ``d`` (B x fo), W at ``wo``."""
+    reg = register_lanes(theta)
+    for k in range(k0, k1):
+        i = k * rows
+        r = min(rows, fi - i)
+        # gW[i:i + r] = A[:, i:i + r]^T D: X[r', t'] = A[t', i + r'], summed over the batch
+        column_product(buf, ao + i, 1, fi, d, 0, fo, g, 0, fo, r, fo, B, 0, fo, B)
+        w = wo + i * fo
+        n = r * fo
+        _update(theta[w:w + n], g[:n], s1[w:w + n], s2[w:w + n], opt, cv, c1, t, reg)
+
+
+@njit(**_PAR)
+def _weights_split(theta, s1, s2, buf, ao, fi, d, fo, B, wo, rows, blocks, opt, hp, t, parts):
+    """_update_weights over ``blocks`` row blocks split into ``parts`` ranges, each with
+    its own gradient scratch and (identical) optimizer constants."""
+    for p in prange(parts):
+        reg = register_lanes(theta)
+        cv = optimizer_constants(lane_scratch(reg, theta), hp, t, reg)
+        c1 = optimizer_constants(lane_scratch((0,), theta), hp, t, (0,))
+        g = np.empty(rows * fo, dtype=theta.dtype)
+        _update_weights(theta, s1, s2, buf, ao, fi, d, fo, B, wo, rows, blocks * p // parts,
+                        blocks * (p + 1) // parts, g, opt, cv, c1, t)
 
 
 @njit(inline="always")

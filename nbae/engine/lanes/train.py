@@ -37,7 +37,7 @@ from nbae.engine.lanes.simd import (
     vstore,
     vzero,
 )
-from nbae.engine.lanes.solo import backward_update_one
+from nbae.engine.lanes.solo import backward_update_one, forward_one
 
 
 @_slp
@@ -122,7 +122,7 @@ def dataset_loss_lanes(theta, X, Y, sizes, w_off, b_off, a_off, acts, slope, los
 def train_group(theta, grad, s1, s2, best, final, X, Y, sizes, w_off, b_off, a_off, acts,
                 slope, loss_code, opt, hp, step, batch, n_epochs, shuffle, perm, rng, noise,
                 noise_level, lo, hi, buf, ybuf, d1, d2, losses, track, status, epochs_done,
-                epoch0, patience, min_delta, full_loss, lanes):
+                epoch0, patience, min_delta, full_loss, parts, lanes):
     """Run up to ``n_epochs`` epochs of mini-batch training for the W lanes of one group.
 
     theta, grad, s1, s2 : flat (P * W) parameters, gradient, optimizer state (s2: Adam's v)
@@ -142,6 +142,7 @@ def train_group(theta, grad, s1, s2, best, final, X, Y, sizes, w_off, b_off, a_o
     epoch0 : epochs finished before this call; patience : (W,) int64 (0 = off)
     min_delta : (W,) float64; full_loss : 0 for the running loss, else rows per forward pass of
         the whole-set loss at the end of each epoch
+    parts : threads for one model's large layers (W = 1 only; ``lanes.solo``)
     lanes : tuple whose length is W (a compile-time constant)
 
     The epoch semantics are those of nbae.kernels.train_epochs, per lane; in addition each
@@ -174,7 +175,10 @@ def train_group(theta, grad, s1, s2, best, final, X, Y, sizes, w_off, b_off, a_o
                     corrupt_lane(buf, B, d_in, k, W, noise[k], noise_level[k], lo[k], hi[k],
                                  rng[k:k + 1])
             gather_lanes(Y, perm, start, B, ybuf, lanes)
-            forward_lanes(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, lanes)
+            if W == 1:
+                forward_one(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, parts)
+            else:
+                forward_lanes(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, lanes)
             loss_lanes(buf, a_off[L], ybuf, d1, B, d_out, loss_code, tot, lanes)
             bad = False
             for k in range(W):
@@ -187,7 +191,7 @@ def train_group(theta, grad, s1, s2, best, final, X, Y, sizes, w_off, b_off, a_o
             step[0] += 1
             if len(lanes) == 1:  # one model: each layer updated right after its gradient
                 backward_update_one(theta, s1, s2, sizes, w_off, b_off, a_off, acts, slope,
-                                    buf, d1, d2, B, opt, hp, step[0])
+                                    buf, d1, d2, B, opt, hp, step[0], parts)
             else:
                 backward_lanes(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1,
                                d2, B, lanes)

@@ -280,56 +280,45 @@ def optimizer_lanes(theta, grad, s1, s2, opt, hp, t, lanes):
     _optimizer_rows(theta[n:], grad[n:], s1[n:], s2[n:], opt, hp, t, lanes)
 
 
-@njit(inline="always")
-def _hp_vector(h, hp, row, lanes):
-    """Row ``row`` of ``hp`` as a vector rounded to h's dtype (lane k reads column k % K)."""
-    K = hp.shape[1]
-    for k in range(len(lanes)):
-        h[k] = hp[row, k % K]
-    return vload(h, 0, lanes)
-
-
 @njit(**_JIT)
 def _optimizer_rows(theta, grad, s1, s2, opt, hp, t, lanes):
     """optimizer_lanes on whole rows of W lanes; hp has W columns, or one for all lanes."""
-    h = lane_scratch(lanes, theta)
-    update_rows(theta, grad, s1, s2, opt, optimizer_constants(h, hp, t, lanes), t, lanes)
+    update_rows(theta, grad, s1, s2, opt, optimizer_constants(hp, t, lanes, theta), t, lanes)
 
 
-@njit(inline="always")
-def optimizer_constants(h, hp, t, lanes):
-    """The per-step vectors of the update (lane k from column k % K of ``hp``), rounded to
-    the dtype of the scratch ``h`` as nbae.kernels rounds them: (lr, weight decay, eps,
-    momentum, 1 - beta1, 1 - beta2, lr / (1 - beta1^t), 1 / sqrt(1 - beta2^t), beta2)."""
+@njit(**_JIT)
+def optimizer_constants(hp, t, lanes, like):
+    """The per-step constants of the update, rows of W values (lane k from column k % K of
+    ``hp``) in ``like``'s dtype, rounded as nbae.kernels rounds them: lr, weight decay, eps,
+    momentum, beta2, 1 - beta1, 1 - beta2, lr / (1 - beta1^t), 1 / sqrt(1 - beta2^t)."""
+    W = len(lanes)
     K = hp.shape[1]
-    lr = _hp_vector(h, hp, HP_LR, lanes)
-    wd = _hp_vector(h, hp, HP_WEIGHT_DECAY, lanes)
-    eps = _hp_vector(h, hp, HP_EPS, lanes)
-    mom = _hp_vector(h, hp, HP_MOMENTUM, lanes)
-    b2 = _hp_vector(h, hp, HP_BETA2, lanes)
-    for k in range(len(lanes)):
-        h[k] = 1.0 - hp[HP_BETA1, k % K]
-    omb1 = vload(h, 0, lanes)
-    for k in range(len(lanes)):
-        h[k] = 1.0 - hp[HP_BETA2, k % K]
-    omb2 = vload(h, 0, lanes)
-    for k in range(len(lanes)):
-        h[k] = hp[HP_LR, k % K] / (1.0 - np.float64(hp[HP_BETA1, k % K]) ** t)
-    step = vload(h, 0, lanes)
-    for k in range(len(lanes)):
-        h[k] = 1.0 / np.sqrt(1.0 - np.float64(hp[HP_BETA2, k % K]) ** t)
-    inv_bc2 = vload(h, 0, lanes)
-    return lr, wd, eps, mom, omb1, omb2, step, inv_bc2, b2
+    c = np.empty(9 * W, dtype=like.dtype)
+    for k in range(W):
+        j = k % K
+        c[k] = hp[HP_LR, j]
+        c[W + k] = hp[HP_WEIGHT_DECAY, j]
+        c[2 * W + k] = hp[HP_EPS, j]
+        c[3 * W + k] = hp[HP_MOMENTUM, j]
+        c[4 * W + k] = hp[HP_BETA2, j]
+        c[5 * W + k] = 1.0 - hp[HP_BETA1, j]
+        c[6 * W + k] = 1.0 - hp[HP_BETA2, j]
+        c[7 * W + k] = hp[HP_LR, j] / (1.0 - np.float64(hp[HP_BETA1, j]) ** t)
+        c[8 * W + k] = 1.0 / np.sqrt(1.0 - np.float64(hp[HP_BETA2, j]) ** t)
+    return c
 
 
-@njit(inline="always")
+@njit(**_JIT)
 def update_rows(theta, grad, s1, s2, opt, c, t, lanes):
     """Update the ``theta.size // W`` rows of W values with gradient ``grad`` and the
     constants ``c`` of ``optimizer_constants`` (step ``t``): torch.optim's formulas."""
     W = len(lanes)
-    lr, wd, eps, mom, omb1, omb2, step, inv_bc2, b2 = c
+    lr = vload(c, 0, lanes)
+    wd = vload(c, W, lanes)
+    eps = vload(c, 2 * W, lanes)
     P = theta.size // W
     if opt == SGD:
+        mom = vload(c, 3 * W, lanes)
         for p in range(P):
             i = p * W
             th = vload(theta, i, lanes)
@@ -346,6 +335,11 @@ def update_rows(theta, grad, s1, s2, opt, c, t, lanes):
             vstore(s1, i, a)
             vstore(theta, i, vsub(th, vdiv(vmul(lr, g), vadd(vsqrt(a), eps))))
     else:
+        b2 = vload(c, 4 * W, lanes)
+        omb1 = vload(c, 5 * W, lanes)
+        omb2 = vload(c, 6 * W, lanes)
+        step = vload(c, 7 * W, lanes)
+        inv_bc2 = vload(c, 8 * W, lanes)
         for p in range(P):
             i = p * W
             th = vload(theta, i, lanes)

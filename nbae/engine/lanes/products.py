@@ -26,7 +26,9 @@ from numba import njit
 
 from nbae.engine.lanes.math import _JIT
 from nbae.engine.lanes.simd import (
+    ONE,
     register_lanes,
+    unlit,
     vbroadcast,
     vfma,
     vload,
@@ -51,9 +53,11 @@ def lane_product(X, xo, xr, xt, Y, yo, yt, yc, O, oo, o_r, o_c, R, C, T, lanes):
     lanes : tuple whose length W is the vector width (compile-time constant)
     """
     if len(lanes) == 1 and o_c == 1 and yc == 1:
-        column_product(X, xo, xr, xt, Y, yo, yt, O, oo, o_r, R, C, T, 0, C, _TB)
+        column_product(X, unlit(xo), unlit(xr), unlit(xt), Y, unlit(yo), unlit(yt), O,
+                       unlit(oo), unlit(o_r), R, C, T, unlit(0), C, unlit(_TB))
     elif len(lanes) == 1 and o_c == 1 and yt == 1:
-        transposed_product(X, xo, xr, xt, Y, yo, yc, O, oo, o_r, R, C, T)
+        transposed_product(X, unlit(xo), unlit(xr), unlit(xt), Y, unlit(yo), unlit(yc), O,
+                           unlit(oo), unlit(o_r), R, C, T)
     else:
         _tiles(X, xo, xr, xt, Y, yo, yt, yc, O, oo, o_r, o_c, R, C, T, lanes, False)
 
@@ -195,13 +199,10 @@ def column_product(X, xo, xr, xt, Y, yo, yt, O, oo, o_r, R, C, T, c0, c1, TB):
                     p += S
         for b in range(n3):
             c = c0 + b * 3 * V
+            src, so, st = (P, b * S, 3 * V) if pack else (Y, yo + t0 * yt + c, yt)
             for r in range(0, R4, 4):
-                x = xo + r * xr + t0 * xt
-                o = oo + r * o_r + c
-                if pack:
-                    _tile43(X, x, xr, xt, P, b * S, 3 * V, O, o, o_r, tb, t0 > 0, cols)
-                else:
-                    _tile43(X, x, xr, xt, Y, yo + t0 * yt + c, yt, O, o, o_r, tb, t0 > 0, cols)
+                _tile43(X, xo + r * xr + t0 * xt, xr, xt, src, so, st, O, oo + r * o_r + c,
+                        o_r, tb, t0 > 0, cols)
     # edges: the rows below the last 4-row block, the last 1-2 vectors, the last C % V columns
     if R4 < R and n3 > 0:
         _tiles(X, xo + R4 * xr, xr, xt, Y, yo + c0, yt, V, O, oo + R4 * o_r + c0, o_r, V,
@@ -209,10 +210,11 @@ def column_product(X, xo, xr, xt, Y, yo, yt, O, oo, o_r, R, C, T, c0, c1, TB):
     if nv > 0:
         _tiles(X, xo, xr, xt, Y, yo + cv, yt, V, O, oo + cv, o_r, V, R, nv, T, cols, True)
     if ce < c1:
-        _tiles(X, xo, xr, xt, Y, yo + ce, yt, 1, O, oo + ce, o_r, 1, R, c1 - ce, T, (0,), False)
+        _tiles(X, xo, xr, xt, Y, yo + ce, yt, unlit(1), O, oo + ce, o_r, unlit(1), R, c1 - ce, T,
+               unlit(ONE), False)
 
 
-@njit(inline="always")
+@njit(**_JIT)
 def _tile43(X, x, xr, xt, Y, y, yt, O, o, o_r, T, carry, cols):
     """One 4-row x 3-vector tile of ``column_product`` over T inner steps at X row offset
     ``x``, Y column offset ``y`` and O offset ``o``; with ``carry`` the sums go on from the
@@ -299,7 +301,8 @@ def transposed_product(X, xo, xr, xt, Y, yo, yc, O, oo, o_r, R, C, T):
     X^T), Y^T's rows broadcast. Each O[r, c] is the same fma chain over t ascending."""
     XT, Rp = pack_transposed(X, xo, xr, xt, R, T, O)
     OT = np.empty(C * Rp, dtype=O.dtype)
-    column_product(Y, yo, yc, 1, XT, 0, Rp, OT, 0, Rp, C, Rp, T, 0, Rp, T)
+    z = unlit(0)
+    column_product(Y, yo, yc, unlit(1), XT, z, Rp, OT, z, Rp, C, Rp, T, z, Rp, T)
     unpack_transposed(OT, Rp, O, oo, o_r, R, C)
 
 

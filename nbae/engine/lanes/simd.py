@@ -50,13 +50,35 @@ def register_lanes(arr):
     return _REGISTER_LANES[arr.dtype]
 
 
+def unlit(x):
+    """``x`` typed without literal values: ``(0,)`` written in a kernel is a tuple of literal
+    zeros to Numba, ``(0,)`` from Python a tuple of int64, and each spelling of an argument
+    compiles its own copy of the callee (seconds each for the products). Heavy kernels are
+    called with ``unlit`` constants so that each compiles once per dtype and width."""
+    return x
+
+
+ONE = (0,)  # the lanes of one value alone (in kernels: ``unlit(ONE)``)
+
+
 if not numba_config.DISABLE_JIT:
     @overload(register_lanes)
     def _register_lanes(arr):
         if not isinstance(arr, types.Array):
             return None
         lanes = _REGISTER_LANES[np.dtype(arr.dtype.name)]
-        return lambda arr: lanes
+        return lambda arr: unlit(lanes)
+
+    @intrinsic
+    def unlit(typingctx, x):  # noqa: F811
+        if isinstance(x, types.UniTuple):
+            ty = types.UniTuple(types.unliteral(x.dtype), x.count)
+        else:
+            ty = types.unliteral(x)
+
+        def codegen(context, builder, sig, args):
+            return context.cast(builder, args[0], sig.args[0], sig.return_type)
+        return ty(x), codegen
 
 
 def aligned_zeros(rows, n, dtype, align=64):

@@ -28,7 +28,7 @@ from nbae.engine.lanes.kernels import (
     optimizer_constants,
     update_rows,
 )
-from nbae.engine.lanes.math import _JIT, lane_scratch
+from nbae.engine.lanes.math import _JIT
 from nbae.engine.lanes.products import (
     _TB,
     column_product,
@@ -36,7 +36,7 @@ from nbae.engine.lanes.products import (
     transposed_product,
     unpack_transposed,
 )
-from nbae.engine.lanes.simd import register_lanes, vadd, vload, vstore, vzero
+from nbae.engine.lanes.simd import ONE, register_lanes, unlit, vadd, vload, vstore, vzero
 
 _BLOCK = 4096  # gradient elements per update block: 16 KB of float32, half of L1
 # multiply-adds of a layer below which it stays on one thread: a parallel region costs a few
@@ -49,21 +49,23 @@ _PAR = dict(_JIT, parallel=True)
 def forward_one(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, parts):
     """``forward_lanes`` for one model (W = 1); ``parts`` > 1 splits each large product's
     columns over that many threads (the same bits: each output is computed once, alike)."""
+    i0 = unlit(0)
+    i1 = unlit(1)
     for l in range(acts.size):
         fi = sizes[l]
         fo = sizes[l + 1]
         ao = a_off[l]
         oo = a_off[l + 1]
         if parts > 1 and B * fi * fo >= _SPLIT:
-            _columns_split(buf, ao, fi, 1, theta, w_off[l], fo, buf, oo, fo, B, fo, fi, parts)
+            _columns_split(buf, ao, fi, i1, theta, w_off[l], fo, buf, oo, fo, B, fo, fi, parts)
         else:
-            column_product(buf, ao, fi, 1, theta, w_off[l], fo, buf, oo, fo, B, fo, fi, 0, fo,
-                           _TB)
+            column_product(buf, ao, fi, i1, theta, w_off[l], fo, buf, oo, fo, B, fo, fi, i0, fo,
+                           unlit(_TB))
         b = b_off[l]
         for i in range(B):
             for j in range(fo):
                 buf[oo + i * fo + j] += theta[b + j]
-        activate_lanes(buf, oo, B, fo, acts[l], slope, (0,))
+        activate_lanes(buf, oo, B, fo, acts[l], slope, unlit(ONE))
 
 
 @njit(**_PAR)
@@ -74,7 +76,7 @@ def _columns_split(X, xo, xr, xt, Y, yo, yt, O, oo, o_r, R, C, T, parts):
     for p in prange(parts):
         c0 = min(C, nb * p // parts * V3)
         c1 = min(C, nb * (p + 1) // parts * V3)
-        column_product(X, xo, xr, xt, Y, yo, yt, O, oo, o_r, R, C, T, c0, c1, _TB)
+        column_product(X, xo, xr, xt, Y, yo, yt, O, oo, o_r, R, C, T, c0, c1, unlit(_TB))
 
 
 @njit(**_PAR)
@@ -86,8 +88,9 @@ def _transposed_split(X, xo, xr, xt, Y, yo, yc, O, oo, o_r, R, C, T, parts):
     for p in prange(parts):
         r0 = min(C, n4 * p // parts * 4)
         r1 = min(C, n4 * (p + 1) // parts * 4)
-        column_product(Y, yo + r0 * yc, yc, 1, XT, 0, Rp, OT, r0 * Rp, Rp, r1 - r0, Rp, T, 0,
-                       Rp, T)
+        z = unlit(0)
+        column_product(Y, yo + r0 * yc, yc, unlit(1), XT, z, Rp, OT, r0 * Rp, Rp, r1 - r0, Rp,
+                       T, z, Rp, T)
     unpack_transposed(OT, Rp, O, oo, o_r, R, C)
 
 
@@ -104,9 +107,11 @@ def backward_update_one(theta, s1, s2, sizes, w_off, b_off, a_off, acts, slope, 
     parts : threads for the large layers (1: this thread only); the bits do not depend on it
     """
     reg = register_lanes(theta)
-    one = (0,)
-    cv = optimizer_constants(lane_scratch(reg, theta), hp, t, reg)
-    c1 = optimizer_constants(lane_scratch(one, theta), hp, t, one)
+    one = unlit(ONE)
+    i0 = unlit(0)
+    i1 = unlit(1)
+    cv = optimizer_constants(hp, t, reg, theta)
+    c1 = optimizer_constants(hp, t, one, theta)
     width = 0
     for l in range(acts.size):
         width = max(width, sizes[l + 1])
@@ -119,9 +124,10 @@ def backward_update_one(theta, s1, s2, sizes, w_off, b_off, a_off, acts, slope, 
         activation_backward_lanes(buf, a_off[l + 1], cur, B, fo, acts[l], slope, one)
         split = parts > 1 and B * fi * fo >= _SPLIT
         if l > 0 and split:  # dA = D W^T before W changes
-            _transposed_split(cur, 0, fo, 1, theta, w_off[l], fo, nxt, 0, fi, B, fi, fo, parts)
+            _transposed_split(cur, i0, fo, i1, theta, w_off[l], fo, nxt, i0, fi, B, fi, fo,
+                              parts)
         elif l > 0:
-            transposed_product(cur, 0, fo, 1, theta, w_off[l], fo, nxt, 0, fi, B, fi, fo)
+            transposed_product(cur, i0, fo, i1, theta, w_off[l], fo, nxt, i0, fi, B, fi, fo)
         _bias_gradient(cur, B, fo, g, reg)
         b = b_off[l]
         _update(theta[b:b + fo], g[:fo], s1[b:b + fo], s2[b:b + fo], opt, cv, c1, t, reg)
@@ -129,7 +135,7 @@ def backward_update_one(theta, s1, s2, sizes, w_off, b_off, a_off, acts, slope, 
         blocks = -(-fi // rows)
         if split:
             _weights_split(theta, s1, s2, buf, a_off[l], fi, cur, fo, B, w_off[l], rows,
-                           blocks, opt, hp, t, parts)
+                           blocks, opt, cv, c1, t, parts)
         else:
             _update_weights(theta, s1, s2, buf, a_off[l], fi, cur, fo, B, w_off[l], rows, 0,
                             blocks, g, opt, cv, c1, t)
@@ -147,20 +153,19 @@ def _update_weights(theta, s1, s2, buf, ao, fi, d, fo, B, wo, rows, k0, k1, g, o
         i = k * rows
         r = min(rows, fi - i)
         # gW[i:i + r] = A[:, i:i + r]^T D: X[r', t'] = A[t', i + r'], summed over the batch
-        column_product(buf, ao + i, 1, fi, d, 0, fo, g, 0, fo, r, fo, B, 0, fo, B)
+        z = unlit(0)
+        column_product(buf, ao + i, unlit(1), fi, d, z, fo, g, z, fo, r, fo, B, z, fo, B)
         w = wo + i * fo
         n = r * fo
         _update(theta[w:w + n], g[:n], s1[w:w + n], s2[w:w + n], opt, cv, c1, t, reg)
 
 
 @njit(**_PAR)
-def _weights_split(theta, s1, s2, buf, ao, fi, d, fo, B, wo, rows, blocks, opt, hp, t, parts):
+def _weights_split(theta, s1, s2, buf, ao, fi, d, fo, B, wo, rows, blocks, opt, cv, c1, t,
+                   parts):
     """_update_weights over ``blocks`` row blocks split into ``parts`` ranges, each with
-    its own gradient scratch and (identical) optimizer constants."""
+    its own gradient scratch."""
     for p in prange(parts):
-        reg = register_lanes(theta)
-        cv = optimizer_constants(lane_scratch(reg, theta), hp, t, reg)
-        c1 = optimizer_constants(lane_scratch((0,), theta), hp, t, (0,))
         g = np.empty(rows * fo, dtype=theta.dtype)
         _update_weights(theta, s1, s2, buf, ao, fi, d, fo, B, wo, rows, blocks * p // parts,
                         blocks * (p + 1) // parts, g, opt, cv, c1, t)
@@ -171,7 +176,7 @@ def _update(theta, grad, s1, s2, opt, cv, c1, t, reg):
     """update_rows over a contiguous run: register vectors, then the last elements singly."""
     n = theta.size - theta.size % len(reg)
     update_rows(theta[:n], grad[:n], s1[:n], s2[:n], opt, cv, t, reg)
-    update_rows(theta[n:], grad[n:], s1[n:], s2[n:], opt, c1, t, (0,))
+    update_rows(theta[n:], grad[n:], s1[n:], s2[n:], opt, c1, t, unlit(ONE))
 
 
 @njit(inline="always")
@@ -185,7 +190,7 @@ def _bias_gradient(d, B, fo, g, reg):
             acc = vadd(acc, vload(d, b * fo + j, reg))
         vstore(g, j, acc)
     for j in range(jv, fo):
-        acc = vzero(g, (0,))
+        acc = vzero(g, unlit(ONE))
         for b in range(B):
-            acc = vadd(acc, vload(d, b * fo + j, (0,)))
+            acc = vadd(acc, vload(d, b * fo + j, unlit(ONE)))
         vstore(g, j, acc)

@@ -8,7 +8,9 @@ release the GIL) with results identical to running them one after the other.
 from __future__ import annotations
 
 import numpy as np
+from numba import config as numba_config
 from numba import njit
+from numba.extending import overload
 
 from nbae.engine.kernels import next_normal, next_uniform, shuffle_inplace
 from nbae.engine.lanes.kernels import (
@@ -85,6 +87,56 @@ def park_lane(theta, s1, s2, final, hp, k, W):
         s1[i] = 0.0
         s2[i] = 0.0
     hp[HP_LR, k] = 0.0
+
+
+def _forward(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, parts, lanes):
+    """The forward pass: ``lanes.solo`` for one model, ``forward_lanes`` for a group."""
+    if len(lanes) == 1:
+        forward_one(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, parts)
+    else:
+        forward_lanes(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, lanes)
+
+
+def _backward_update(theta, grad, s1, s2, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2,
+                     B, opt, hp, t, parts, lanes):
+    """Backward pass and update: fused per layer for one model (``lanes.solo``), in two
+    passes through ``grad`` for a group."""
+    if len(lanes) == 1:
+        backward_update_one(theta, s1, s2, sizes, w_off, b_off, a_off, acts, slope, buf, d1,
+                            d2, B, opt, hp, t, parts)
+    else:
+        backward_lanes(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B,
+                       lanes)
+        optimizer_lanes(theta, grad, s1, s2, opt, hp, t, lanes)
+
+
+if not numba_config.DISABLE_JIT:
+    # chosen while typing, so each group width compiles only its own path (both paths in
+    # every train_group doubled its compile time)
+    @overload(_forward)
+    def _forward_typed(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, parts, lanes):
+        if lanes.count == 1:
+            return (lambda theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, parts, lanes:
+                    forward_one(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, parts))
+        return (lambda theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, parts, lanes:
+                forward_lanes(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, lanes))
+
+    @overload(_backward_update)
+    def _backward_update_typed(theta, grad, s1, s2, sizes, w_off, b_off, a_off, acts, slope,
+                               buf, d1, d2, B, opt, hp, t, parts, lanes):
+        if lanes.count == 1:
+            def one(theta, grad, s1, s2, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2,
+                    B, opt, hp, t, parts, lanes):
+                backward_update_one(theta, s1, s2, sizes, w_off, b_off, a_off, acts, slope,
+                                    buf, d1, d2, B, opt, hp, t, parts)
+            return one
+
+        def group(theta, grad, s1, s2, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2,
+                  B, opt, hp, t, parts, lanes):
+            backward_lanes(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2,
+                           B, lanes)
+            optimizer_lanes(theta, grad, s1, s2, opt, hp, t, lanes)
+        return group
 
 
 @_slp
@@ -175,10 +227,7 @@ def train_group(theta, grad, s1, s2, best, final, X, Y, sizes, w_off, b_off, a_o
                     corrupt_lane(buf, B, d_in, k, W, noise[k], noise_level[k], lo[k], hi[k],
                                  rng[k:k + 1])
             gather_lanes(Y, perm, start, B, ybuf, lanes)
-            if W == 1:
-                forward_one(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, parts)
-            else:
-                forward_lanes(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, lanes)
+            _forward(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, parts, lanes)
             loss_lanes(buf, a_off[L], ybuf, d1, B, d_out, loss_code, tot, lanes)
             bad = False
             for k in range(W):
@@ -189,13 +238,8 @@ def train_group(theta, grad, s1, s2, best, final, X, Y, sizes, w_off, b_off, a_o
                     status[k] = STATUS_NONFINITE
                     bad = True
             step[0] += 1
-            if len(lanes) == 1:  # one model: each layer updated right after its gradient
-                backward_update_one(theta, s1, s2, sizes, w_off, b_off, a_off, acts, slope,
-                                    buf, d1, d2, B, opt, hp, step[0], parts)
-            else:
-                backward_lanes(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1,
-                               d2, B, lanes)
-                optimizer_lanes(theta, grad, s1, s2, opt, hp, step[0], lanes)
+            _backward_update(theta, grad, s1, s2, sizes, w_off, b_off, a_off, acts, slope, buf,
+                             d1, d2, B, opt, hp, step[0], parts, lanes)
             if bad:  # park after the update, which ran on the lane's bad values
                 for k in range(W):
                     if status[k] == STATUS_NONFINITE and hp[HP_LR, k] != 0:

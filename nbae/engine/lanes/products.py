@@ -38,6 +38,9 @@ from nbae.engine.lanes.simd import (
 
 # rows of Y per block of column_product (see there)
 _TB = 64
+# multiply-adds from which transposed_product beats scalar fma chains (its two scratch
+# arrays cost more than a font layer's products)
+_TRANSPOSE_MIN = 1 << 14
 
 
 @njit(**_JIT)
@@ -55,7 +58,7 @@ def lane_product(X, xo, xr, xt, Y, yo, yt, yc, O, oo, o_r, o_c, R, C, T, lanes):
     if len(lanes) == 1 and o_c == 1 and yc == 1:
         column_product(X, unlit(xo), unlit(xr), unlit(xt), Y, unlit(yo), unlit(yt), O,
                        unlit(oo), unlit(o_r), R, C, T, unlit(0), C, unlit(_TB))
-    elif len(lanes) == 1 and o_c == 1 and yt == 1:
+    elif len(lanes) == 1 and o_c == 1 and yt == 1 and R * C * T >= _TRANSPOSE_MIN:
         transposed_product(X, unlit(xo), unlit(xr), unlit(xt), Y, unlit(yo), unlit(yc), O,
                            unlit(oo), unlit(o_r), R, C, T)
     else:
@@ -184,7 +187,7 @@ def column_product(X, xo, xr, xt, Y, yo, yt, O, oo, o_r, R, C, T, c0, c1, TB):
     # same few L1 sets and cross pages faster than the hardware prefetchers follow.
     pack = R4 >= 8 and yt != 3 * V
     S = 3 * V * TB  # elements per packed strip
-    P = np.empty(S * n3 if pack else 0, dtype=O.dtype)
+    P = np.empty(S * n3, dtype=O.dtype) if pack else Y  # no allocation when unused
     for t0 in range(0, T, TB):
         tb = min(TB, T - t0)
         if pack:

@@ -89,6 +89,11 @@ def park_lane(theta, s1, s2, final, hp, k, W):
     hp[HP_LR, k] = 0.0
 
 
+# parameters from which one model updates each layer right after its backward step
+# (``lanes.solo``): a model of a few thousand parameters stays in L1/L2 through two passes
+_FUSE_MIN = 1 << 15
+
+
 def _forward(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, parts, lanes):
     """The forward pass: ``lanes.solo`` for one model, ``forward_lanes`` for a group."""
     if len(lanes) == 1:
@@ -99,9 +104,9 @@ def _forward(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, parts, lane
 
 def _backward_update(theta, grad, s1, s2, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2,
                      B, opt, hp, t, parts, lanes):
-    """Backward pass and update: fused per layer for one model (``lanes.solo``), in two
-    passes through ``grad`` for a group."""
-    if len(lanes) == 1:
+    """Backward pass and update: fused per layer for one large model (``lanes.solo``), in
+    two passes through ``grad`` for a group or a small model."""
+    if len(lanes) == 1 and theta.size >= _FUSE_MIN:
         backward_update_one(theta, s1, s2, sizes, w_off, b_off, a_off, acts, slope, buf, d1,
                             d2, B, opt, hp, t, parts)
     else:
@@ -127,8 +132,13 @@ if not numba_config.DISABLE_JIT:
         if lanes.count == 1:
             def one(theta, grad, s1, s2, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2,
                     B, opt, hp, t, parts, lanes):
-                backward_update_one(theta, s1, s2, sizes, w_off, b_off, a_off, acts, slope,
-                                    buf, d1, d2, B, opt, hp, t, parts)
+                if theta.size >= _FUSE_MIN:
+                    backward_update_one(theta, s1, s2, sizes, w_off, b_off, a_off, acts, slope,
+                                        buf, d1, d2, B, opt, hp, t, parts)
+                else:  # small: all in cache anyway, and one update call beats 4 per layer
+                    backward_lanes(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf,
+                                   d1, d2, B, lanes)
+                    optimizer_lanes(theta, grad, s1, s2, opt, hp, t, lanes)
             return one
 
         def group(theta, grad, s1, s2, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2,

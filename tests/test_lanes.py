@@ -392,7 +392,8 @@ def test_one_model_column_vectors_equal_a_lane_of_a_group(dtype):
 
     rng = np.random.default_rng(0)
     shapes = [(5, 25, 35), (2, 25, 35), (35, 25, 5), (5, 2, 5), (1, 3, 4), (3, 17, 9),
-              (20, 50, 33), (13, 7, 40), (4, 24, 3), (9, 100, 64), (21, 37, 2)]
+              (20, 50, 33), (13, 7, 40), (4, 24, 3), (9, 100, 64), (21, 37, 2),
+              (20, 50, 150), (12, 100, 130)]  # the last two: packed blocks of 64 rows of Y
     for (R, C, T), yt_major in itertools.product(shapes, (True, False)):
         X = rng.standard_normal(R * T + 3).astype(dtype)
         Y = rng.standard_normal(T * C + 3).astype(dtype)

@@ -450,3 +450,5 @@ def test_one_model_on_two_threads_gives_the_one_thread_bits(dtype):
     assert _same_bits(*models)
     with pytest.raises(ValueError, match="threads applies to reproducible=True"):
         models[0].fit(X, epochs=1, threads=2)
+    with pytest.raises(ValueError, match="threads"):
+        models[0].fit(X, epochs=1, reproducible=True, threads=0)

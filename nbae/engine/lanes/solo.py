@@ -15,6 +15,12 @@ backward step, a block of rows at a time, while the block's gradient is still in
 Layer l - 1 needs only A (from the forward pass), W_{l-1} and dL/dA_l (step 2), none of which
 step 4 changes, so every parameter receives exactly the gradient and the operations of the
 unfused order: the same bits (asserted in tests/test_lanes.py).
+
+``forward_one`` is the matching forward pass. With ``parts`` > 1 the large layers (batch x
+fan-in x fan-out >= ``_SPLIT``) run their products and update blocks on that many threads
+(Numba ``prange`` over column, row or block ranges): each number is still computed once, by
+the same operations, so the bits do not depend on the thread count either. Small models
+(the font nets) do not come here: ``lanes.train`` keeps the two-pass order for them.
 """
 
 from __future__ import annotations

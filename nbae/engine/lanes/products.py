@@ -217,6 +217,12 @@ def column_product(X, xo, xr, xt, Y, yo, yt, O, oo, o_r, R, C, T, c0, c1, TB):
                unlit(ONE), False)
 
 
+@njit(inline="always")
+def _start(O, off, carry, cols):
+    """An accumulator's start: the partial sum stored at ``O[off:]``, or zero."""
+    return vload(O, off, cols) if carry else vzero(O, cols)
+
+
 @njit(**_JIT)
 def _tile43(X, x, xr, xt, Y, y, yt, O, o, o_r, T, carry, cols):
     """One 4-row x 3-vector tile of ``column_product`` over T inner steps at X row offset
@@ -226,32 +232,18 @@ def _tile43(X, x, xr, xt, Y, y, yt, O, o, o_r, T, carry, cols):
     o1 = o + o_r
     o2 = o1 + o_r
     o3 = o2 + o_r
-    if carry:
-        a00 = vload(O, o, cols)
-        a01 = vload(O, o + V, cols)
-        a02 = vload(O, o + 2 * V, cols)
-        a10 = vload(O, o1, cols)
-        a11 = vload(O, o1 + V, cols)
-        a12 = vload(O, o1 + 2 * V, cols)
-        a20 = vload(O, o2, cols)
-        a21 = vload(O, o2 + V, cols)
-        a22 = vload(O, o2 + 2 * V, cols)
-        a30 = vload(O, o3, cols)
-        a31 = vload(O, o3 + V, cols)
-        a32 = vload(O, o3 + 2 * V, cols)
-    else:
-        a00 = vzero(O, cols)
-        a01 = vzero(O, cols)
-        a02 = vzero(O, cols)
-        a10 = vzero(O, cols)
-        a11 = vzero(O, cols)
-        a12 = vzero(O, cols)
-        a20 = vzero(O, cols)
-        a21 = vzero(O, cols)
-        a22 = vzero(O, cols)
-        a30 = vzero(O, cols)
-        a31 = vzero(O, cols)
-        a32 = vzero(O, cols)
+    a00 = _start(O, o, carry, cols)
+    a01 = _start(O, o + V, carry, cols)
+    a02 = _start(O, o + 2 * V, carry, cols)
+    a10 = _start(O, o1, carry, cols)
+    a11 = _start(O, o1 + V, carry, cols)
+    a12 = _start(O, o1 + 2 * V, carry, cols)
+    a20 = _start(O, o2, carry, cols)
+    a21 = _start(O, o2 + V, carry, cols)
+    a22 = _start(O, o2 + 2 * V, carry, cols)
+    a30 = _start(O, o3, carry, cols)
+    a31 = _start(O, o3 + V, carry, cols)
+    a32 = _start(O, o3 + 2 * V, carry, cols)
     # running offsets, not t * stride: the index products and their spilled operands
     # otherwise cost as many instructions as the 12 fmas
     x1 = x + xr

@@ -94,25 +94,44 @@ def park_lane(theta, s1, s2, final, hp, k, W):
 _FUSE_MIN = 1 << 15
 
 
+def _forward_one(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, parts, lanes):
+    forward_one(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, parts)
+
+
+def _forward_group(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, parts, lanes):
+    forward_lanes(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, lanes)
+
+
+def _backward_update_group(theta, grad, s1, s2, sizes, w_off, b_off, a_off, acts, slope, buf,
+                           d1, d2, B, opt, hp, t, parts, lanes):
+    backward_lanes(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B, lanes)
+    optimizer_lanes(theta, grad, s1, s2, opt, hp, t, lanes)
+
+
+def _backward_update_one(theta, grad, s1, s2, sizes, w_off, b_off, a_off, acts, slope, buf,
+                         d1, d2, B, opt, hp, t, parts, lanes):
+    if theta.size >= _FUSE_MIN:
+        backward_update_one(theta, s1, s2, sizes, w_off, b_off, a_off, acts, slope, buf, d1,
+                            d2, B, opt, hp, t, parts)
+    else:  # small: all in cache anyway, and one update call beats 4 per layer
+        backward_lanes(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B,
+                       lanes)
+        optimizer_lanes(theta, grad, s1, s2, opt, hp, t, lanes)
+
+
 def _forward(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, parts, lanes):
     """The forward pass: ``lanes.solo`` for one model, ``forward_lanes`` for a group."""
-    if len(lanes) == 1:
-        forward_one(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, parts)
-    else:
-        forward_lanes(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, lanes)
+    impl = _forward_one if len(lanes) == 1 else _forward_group
+    impl(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, parts, lanes)
 
 
 def _backward_update(theta, grad, s1, s2, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2,
                      B, opt, hp, t, parts, lanes):
     """Backward pass and update: fused per layer for one large model (``lanes.solo``), in
     two passes through ``grad`` for a group or a small model."""
-    if len(lanes) == 1 and theta.size >= _FUSE_MIN:
-        backward_update_one(theta, s1, s2, sizes, w_off, b_off, a_off, acts, slope, buf, d1,
-                            d2, B, opt, hp, t, parts)
-    else:
-        backward_lanes(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B,
-                       lanes)
-        optimizer_lanes(theta, grad, s1, s2, opt, hp, t, lanes)
+    impl = _backward_update_one if len(lanes) == 1 else _backward_update_group
+    impl(theta, grad, s1, s2, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B, opt, hp,
+         t, parts, lanes)
 
 
 if not numba_config.DISABLE_JIT:
@@ -120,33 +139,12 @@ if not numba_config.DISABLE_JIT:
     # every train_group doubled its compile time)
     @overload(_forward)
     def _forward_typed(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, parts, lanes):
-        if lanes.count == 1:
-            return (lambda theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, parts, lanes:
-                    forward_one(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, parts))
-        return (lambda theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, parts, lanes:
-                forward_lanes(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, lanes))
+        return _forward_one if lanes.count == 1 else _forward_group
 
     @overload(_backward_update)
     def _backward_update_typed(theta, grad, s1, s2, sizes, w_off, b_off, a_off, acts, slope,
                                buf, d1, d2, B, opt, hp, t, parts, lanes):
-        if lanes.count == 1:
-            def one(theta, grad, s1, s2, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2,
-                    B, opt, hp, t, parts, lanes):
-                if theta.size >= _FUSE_MIN:
-                    backward_update_one(theta, s1, s2, sizes, w_off, b_off, a_off, acts, slope,
-                                        buf, d1, d2, B, opt, hp, t, parts)
-                else:  # small: all in cache anyway, and one update call beats 4 per layer
-                    backward_lanes(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf,
-                                   d1, d2, B, lanes)
-                    optimizer_lanes(theta, grad, s1, s2, opt, hp, t, lanes)
-            return one
-
-        def group(theta, grad, s1, s2, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2,
-                  B, opt, hp, t, parts, lanes):
-            backward_lanes(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2,
-                           B, lanes)
-            optimizer_lanes(theta, grad, s1, s2, opt, hp, t, lanes)
-        return group
+        return _backward_update_one if lanes.count == 1 else _backward_update_group
 
 
 @_slp

@@ -16,7 +16,7 @@ from scipy.special import expit
 
 from nbae import Autoencoder
 from nbae.data.font import font_matrix, read_font
-from nbae.engine.ensemble import fit_reproducible
+from nbae.engine.ensemble import fit_reproducible, run_balanced
 from nbae.engine.lanes import kernels as lk
 from nbae.engine.lanes import math as lm
 from nbae.engine.lanes.math32 import activation_block
@@ -256,6 +256,53 @@ def test_threads_give_the_serial_bits(font):
     b, hb = fit_many(SMALL, font, seeds=seeds, group_size=4, n_jobs=3, **RUN)
     assert all(_same_bits(x, y) for x, y in zip(a, b, strict=True))
     pd.testing.assert_frame_equal(ha, hb)
+
+
+def test_sliced_two_thread_schedule_gives_the_serial_bits(font):
+    # 3 groups on 2 threads, 60 epochs: the chunks are cut into slices of epochs that the
+    # threads take in turns (run_balanced); lanes stopping early leave their group sooner
+    seeds = list(range(10))
+    run = {**RUN, "epochs": 60, "patience": 3}
+    a, ha = fit_many(SMALL, font, seeds=seeds, group_size=4, n_jobs=1, **run)
+    b, hb = fit_many(SMALL, font, seeds=seeds, group_size=4, n_jobs=2, **run)
+    assert all(_same_bits(x, y) for x, y in zip(a, b, strict=True))
+    pd.testing.assert_frame_equal(ha, hb)
+    assert {m.training["stop_reason"] for m in b} >= {"early_stop"}
+
+
+def test_run_balanced_runs_each_group_in_order_and_stops_groups_that_end():
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    calls, lock = [], threading.Lock()
+
+    def run_group(g, epochs, epoch0):
+        with lock:
+            calls.append((g, epochs, epoch0))
+        if g == 2:
+            return min(epochs, max(0, 7 - epoch0))  # group 2's lanes all stop at epoch 7
+        if g == 3:
+            raise RuntimeError("group 3 failed")
+        return epochs
+
+    with ThreadPoolExecutor(2) as pool:
+        ran = run_balanced(pool, 2, 3, 40, 100, run_group, threading.Event())
+        assert ran == [40, 40, 0]
+        # epochs of a group run in order, back to back from epoch 100, in slices of 5
+        for g in range(2):
+            mine = [c for c in calls if c[0] == g]
+            assert [c[2] for c in mine] == list(range(100, 140, 5))
+            assert all(c[1] == 5 for c in mine)
+        assert [c for c in calls if c[0] == 2] == [(2, 5, 100)]  # ran 0 of 5: the group ends
+        calls.clear()
+        ran = run_balanced(pool, 2, 3, 40, 0, run_group, threading.Event())
+        assert ran == [40, 40, 7]
+        assert [c[2] for c in calls if c[0] == 2] == [0, 5]  # ran 2 of 5: it ended
+        with pytest.raises(RuntimeError, match="group 3 failed"):
+            run_balanced(pool, 2, 4, 8, 0, run_group, threading.Event())
+        halt = threading.Event()
+        halt.set()
+        assert run_balanced(pool, 2, 3, 8, 0, run_group, halt) == [0, 0, 0]
 
 
 def test_diverged_single_model_raises_with_best_weights_kept(font):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -159,6 +160,7 @@ def train_lanes(models, X, Y, settings, metric=None, metric_every=100, callback=
     workers = min(G, os.cpu_count() or 1) if n_jobs is None else max(1, min(G, n_jobs))
     parts = _count("threads", threads, 1) if W == 1 and G == 1 else 1
     pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    halt = threading.Event()
     metrics = [dict() for _ in range(K)]
     for ae, s in zip(models, settings, strict=True):
         ae.training = {k: v for k, v in s.items() if k != "noise"}
@@ -195,7 +197,7 @@ def train_lanes(models, X, Y, settings, metric=None, metric_every=100, callback=
             if pool is None:
                 ran = [run_group(g, todo, done) for g in range(G)]
             else:
-                ran = list(pool.map(lambda g, t=todo, d=done: run_group(g, t, d), range(G)))
+                ran = run_balanced(pool, workers, G, todo, done, run_group, halt)
             elapsed = time.perf_counter() - tc
             done += max(ran)
             if bar is not None:
@@ -213,6 +215,7 @@ def train_lanes(models, X, Y, settings, metric=None, metric_every=100, callback=
             chunk = int(min(max(1, _CHUNK_SECONDS * max(ran) / max(elapsed, 1e-9)), 1 << 20))
     except KeyboardInterrupt:
         stopped = "interrupted"
+        halt.set()  # the workers start no new slice
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)  # let running groups finish
@@ -248,6 +251,52 @@ def train_lanes(models, X, Y, settings, metric=None, metric_every=100, callback=
         exc.models, exc.histories = models, frames
         raise exc
     return frames
+
+
+def run_balanced(pool, workers, G, todo, start, run_group, halt, slices=8):
+    """Run groups ``0..G-1`` for ``todo`` epochs each from epoch ``start``, on ``workers``
+    threads of ``pool``; return the epochs each group ran.
+
+    A group's epochs run in order, in slices of about ``todo / slices`` epochs; a free worker
+    takes the free group with the most epochs left. With one task per group (the old
+    ``pool.map``), a worker slowed down by the shared machine left the other idle at the end
+    of every chunk (13-16 % idle measured with 4 groups on 2 threads); with slices the tail is
+    at most one slice. Same results: a group's state lives in its arrays, so where its epochs
+    are cut into calls changes no bit (chunk sizes already vary with the machine's speed).
+    ``run_group(g, epochs, epoch0)`` returns the epochs it ran (fewer when no lane is left).
+    """
+    size = max(1, -(-todo // slices))
+    left = [todo] * G
+    ran = [0] * G
+    held = [False] * G
+    cond = threading.Condition()
+
+    def worker():
+        while True:
+            with cond:
+                while True:
+                    free = [g for g in range(G) if left[g] > 0 and not held[g]]
+                    if free or halt.is_set() or not any(held[g] and left[g] for g in range(G)):
+                        break
+                    cond.wait()  # the only groups left are running: one may come free
+                if not free or halt.is_set():
+                    return
+                g = max(free, key=lambda h: left[h])
+                k = min(size, left[g])
+                held[g] = True
+            r = 0  # a slice that raised ends its group; the error reaches the caller
+            try:
+                r = run_group(g, k, start + ran[g])
+            finally:
+                with cond:
+                    ran[g] += r
+                    left[g] = left[g] - k if r == k else 0
+                    held[g] = False
+                    cond.notify_all()
+
+    for f in [pool.submit(worker) for _ in range(workers)]:
+        f.result()
+    return ran
 
 
 def _frame(losses, done, metrics):

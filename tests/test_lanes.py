@@ -484,17 +484,32 @@ def test_one_model_fused_update_equals_its_lane_in_a_group(dtype, optimizer, kw)
 def test_one_model_on_two_threads_gives_the_one_thread_bits(dtype):
     """``threads=2`` splits the large layers' columns, rows and update blocks over two
     threads (Numba prange): each number is still computed once, in the same order."""
+    from nbae.engine.lanes.solo import _PASS_SPLIT, _SPLIT
+
     rng = np.random.default_rng(2)
     X = rng.uniform(0, 1, (31, 301)).astype(dtype)
-    models = []
-    for threads in (1, 2):
-        ae = Autoencoder([301, 90, 7], activation="tanh", output_activation="sigmoid",
+
+    def fit(threads, act="tanh", out="sigmoid", **kw):
+        ae = Autoencoder([301, 120, 7], activation=act, output_activation=out,
                          init="xavier", seed=8, dtype=dtype)
-        ae.fit(X, epochs=3, batch_size=10, lr=0.01, restore_best=False, reproducible=True,
-               threads=threads)
-        models.append(ae)
-    assert 10 * 301 * 90 >= 1 << 18  # the first and last layers are split
-    assert _same_bits(*models)
+        try:
+            ae.fit(X, batch_size=10, reproducible=True, threads=threads, **kw)
+        except TrainingDiverged:
+            pass
+        return ae
+
+    # the first and last layers' products, and the per-epoch passes (inf/NaN check, best
+    # weights, the whole-set loss of epoch_loss="full") are split
+    assert 10 * 301 * 120 >= _SPLIT and fit(1, epochs=0).n_params >= _PASS_SPLIT
+    for kw in ({"epochs": 3, "lr": 0.01, "restore_best": False},
+               {"epochs": 4, "lr": 0.01, "epoch_loss": "full"},
+               {"epochs": 4, "lr": 10.0, "optimizer": "sgd", "act": "relu",
+                "out": "identity"}):  # diverges in epoch 2: epoch 1's weights kept
+        models = [fit(threads, **kw) for threads in (1, 2)]
+        assert _same_bits(*models)
+        pd.testing.assert_frame_equal(models[0].history, models[1].history)
+        assert models[0].training["stop_reason"] == models[1].training["stop_reason"]
+    assert models[1].training["stop_reason"] == "diverged"
     with pytest.raises(ValueError, match="threads applies to reproducible=True"):
         models[0].fit(X, epochs=1, threads=2)
     with pytest.raises(ValueError, match="threads"):

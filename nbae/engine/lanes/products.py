@@ -176,9 +176,6 @@ def column_product(X, xo, xr, xt, Y, yo, yt, O, oo, o_r, R, C, T, c0, c1, TB):
     cols = register_lanes(O)
     V = len(cols)
     n3 = (c1 - c0) // (3 * V)
-    cv = c0 + n3 * 3 * V
-    nv = (c1 - cv) // V
-    ce = cv + nv * V
     R4 = R - R % 4
     # Y's rows in blocks of TB, the tiles carrying their sums through O between blocks.
     # When several 4-row tiles share a block, it is first packed strip by strip (3 vectors
@@ -191,22 +188,60 @@ def column_product(X, xo, xr, xt, Y, yo, yt, O, oo, o_r, R, C, T, c0, c1, TB):
     for t0 in range(0, T, TB):
         tb = min(TB, T - t0)
         if pack:
-            for t in range(tb):
-                y = yo + (t0 + t) * yt + c0
-                p = t * 3 * V
-                for _ in range(n3):
-                    vstore(P, p, vload(Y, y, cols))
-                    vstore(P, p + V, vload(Y, y + V, cols))
-                    vstore(P, p + 2 * V, vload(Y, y + 2 * V, cols))
-                    y += 3 * V
-                    p += S
+            pack_strips(Y, yo + t0 * yt + c0, yt, tb, n3, P, S)
         for b in range(n3):
             c = c0 + b * 3 * V
             src, so, st = (P, b * S, 3 * V) if pack else (Y, yo + t0 * yt + c, yt)
             for r in range(0, R4, 4):
                 _tile43(X, xo + r * xr + t0 * xt, xr, xt, src, so, st, O, oo + r * o_r + c,
                         o_r, tb, t0 > 0, cols)
-    # edges: the rows below the last 4-row block, the last 1-2 vectors, the last C % V columns
+    _edges(X, xo, xr, xt, Y, yo, yt, O, oo, o_r, R, C, T, c0, c1)
+
+
+@njit(inline="always")
+def pack_strips(Y, y0, yt, T, n3, P, S):
+    """Copy T rows of Y (row t at ``y0 + t * yt``) strip by strip into P: ``n3`` strips of
+    3 vectors of columns, strip b at ``P[b * S:]``, its T rows contiguous."""
+    cols = register_lanes(P)
+    V = len(cols)
+    for t in range(T):
+        y = y0 + t * yt
+        p = t * 3 * V
+        for _ in range(n3):
+            vstore(P, p, vload(Y, y, cols))
+            vstore(P, p + V, vload(Y, y + V, cols))
+            vstore(P, p + 2 * V, vload(Y, y + 2 * V, cols))
+            y += 3 * V
+            p += S
+
+
+@njit(**_JIT)
+def packed_product(X, xo, xr, xt, P, S, Y, yo, yt, O, oo, o_r, R, C, T):
+    """``column_product`` of all C columns, one block (TB = T), with Y's full strips already
+    packed into P (``pack_strips``, strip stride S): the weight gradient packs dL/dZ once per
+    layer for all its blocks of rows. The same fma chains, the same bits."""
+    cols = register_lanes(O)
+    V = len(cols)
+    n3 = C // (3 * V)
+    R4 = R - R % 4
+    for b in range(n3):
+        for r in range(0, R4, 4):
+            _tile43(X, xo + r * xr, xr, xt, P, b * S, 3 * V, O, oo + r * o_r + b * 3 * V, o_r,
+                    T, False, cols)
+    _edges(X, xo, xr, xt, Y, yo, yt, O, oo, o_r, R, C, T, unlit(0), C)
+
+
+@njit(inline="always")
+def _edges(X, xo, xr, xt, Y, yo, yt, O, oo, o_r, R, C, T, c0, c1):
+    """column_product's edges: the rows below the last 4-row block, the last 1-2 vectors, the
+    last C % V columns."""
+    cols = register_lanes(O)
+    V = len(cols)
+    n3 = (c1 - c0) // (3 * V)
+    cv = c0 + n3 * 3 * V
+    nv = (c1 - cv) // V
+    ce = cv + nv * V
+    R4 = R - R % 4
     if R4 < R and n3 > 0:
         _tiles(X, xo + R4 * xr, xr, xt, Y, yo + c0, yt, V, O, oo + R4 * o_r + c0, o_r, V,
               R - R4, 3 * n3, T, cols, True)

@@ -34,20 +34,34 @@ from nbae.engine.lanes.kernels import (
     optimizer_constants,
     update_rows,
 )
-from nbae.engine.lanes.math import _JIT
+from nbae.engine.lanes.math import _JIT, lane_scratch
 from nbae.engine.lanes.products import (
     _TB,
     column_product,
+    pack_strips,
     pack_transposed,
+    packed_product,
     transposed_product,
     unpack_transposed,
 )
-from nbae.engine.lanes.simd import ONE, register_lanes, unlit, vadd, vload, vstore, vzero
+from nbae.engine.lanes.simd import (
+    ONE,
+    register_lanes,
+    unlit,
+    vadd,
+    vload,
+    vmul,
+    vstore,
+    vzero,
+)
 
 _BLOCK = 4096  # gradient elements per update block: 16 KB of float32, half of L1
 # multiply-adds of a layer below which it stays on one thread: a parallel region costs a few
 # microseconds, a product of 2^18 multiply-adds takes ~5 us at 50 GFLOP/s
 _SPLIT = 1 << 18
+# parameters from which the per-epoch passes (inf/NaN check, best-weights copy) are split too:
+# on the flower net they are 16 MB of memory traffic an epoch, ~10 % of two threads' epoch
+_PASS_SPLIT = 1 << 16
 _PAR = dict(_JIT, parallel=True)
 
 
@@ -119,9 +133,12 @@ def backward_update_one(theta, s1, s2, sizes, w_off, b_off, a_off, acts, slope, 
     cv = optimizer_constants(hp, t, reg, theta)
     c1 = optimizer_constants(hp, t, one, theta)
     width = 0
+    narrow = sizes[1]
     for l in range(acts.size):
         width = max(width, sizes[l + 1])
+        narrow = min(narrow, sizes[l + 1])
     g = np.empty(max(_BLOCK, width), dtype=theta.dtype)
+    xp = np.empty(B * max(1, _BLOCK // narrow), dtype=theta.dtype)  # a block of A^T, packed
     cur = d1
     nxt = d2
     for l in range(acts.size - 1, -1, -1):
@@ -139,42 +156,56 @@ def backward_update_one(theta, s1, s2, sizes, w_off, b_off, a_off, acts, slope, 
         _update(theta[b:b + fo], g[:fo], s1[b:b + fo], s2[b:b + fo], opt, cv, c1, t, reg)
         rows = max(1, _BLOCK // fo)
         blocks = -(-fi // rows)
+        # dL/dZ strip by strip, once for all blocks: its rows lie fo apart, 2-4 KB for the
+        # flower net, and fell into the same few L1 sets (gradient products at 26-33 GFLOP/s)
+        n3 = fo // (3 * len(reg))
+        S = 3 * len(reg) * B
+        dp = np.empty(S * n3, dtype=theta.dtype)
+        pack_strips(cur, i0, fo, B, n3, dp, S)
         if split:
-            _weights_split(theta, s1, s2, buf, a_off[l], fi, cur, fo, B, w_off[l], rows,
+            _weights_split(theta, s1, s2, buf, a_off[l], fi, cur, dp, S, fo, B, w_off[l], rows,
                            blocks, opt, cv, c1, t, parts)
         else:
-            _update_weights(theta, s1, s2, buf, a_off[l], fi, cur, fo, B, w_off[l], rows, 0,
-                            blocks, g, opt, cv, c1, t)
+            _update_weights(theta, s1, s2, buf, a_off[l], fi, cur, dp, S, fo, B, w_off[l],
+                            rows, 0, blocks, g, xp, opt, cv, c1, t)
         tmp = cur
         cur = nxt
         nxt = tmp
 
 
 @njit(inline="always")
-def _update_weights(theta, s1, s2, buf, ao, fi, d, fo, B, wo, rows, k0, k1, g, opt, cv, c1, t):
+def _update_weights(theta, s1, s2, buf, ao, fi, d, dp, S, fo, B, wo, rows, k0, k1, g, xp, opt,
+                    cv, c1, t):
     """Gradient and update of the weight row blocks k0 .. k1-1 (``rows`` rows each) of the
-    layer whose input A is at ``buf[ao:]`` (B x fi), dL/dZ ``d`` (B x fo), W at ``wo``."""
+    layer whose input A is at ``buf[ao:]`` (B x fi), dL/dZ ``d`` (B x fo; its strips packed
+    in ``dp``, stride S), W at ``wo``; ``g`` and ``xp`` are scratch."""
     reg = register_lanes(theta)
     for k in range(k0, k1):
         i = k * rows
         r = min(rows, fi - i)
-        # gW[i:i + r] = A[:, i:i + r]^T D: X[r', t'] = A[t', i + r'], summed over the batch
+        # gW[i:i + r] = A[:, i:i + r]^T D: X[r', t'] = A[t', i + r'], summed over the batch.
+        # A's rows lie fi apart: the block's columns are packed first (the same L1 sets
+        # otherwise), xp[t' * r + r'] = A[t', i + r']
+        for tt in range(B):
+            for q in range(r):
+                xp[tt * r + q] = buf[ao + tt * fi + i + q]
         z = unlit(0)
-        column_product(buf, ao + i, unlit(1), fi, d, z, fo, g, z, fo, r, fo, B, z, fo, B)
+        packed_product(xp, z, unlit(1), r, dp, S, d, z, fo, g, z, fo, r, fo, B)
         w = wo + i * fo
         n = r * fo
         _update(theta[w:w + n], g[:n], s1[w:w + n], s2[w:w + n], opt, cv, c1, t, reg)
 
 
 @njit(**_PAR)
-def _weights_split(theta, s1, s2, buf, ao, fi, d, fo, B, wo, rows, blocks, opt, cv, c1, t,
-                   parts):
+def _weights_split(theta, s1, s2, buf, ao, fi, d, dp, S, fo, B, wo, rows, blocks, opt, cv, c1,
+                   t, parts):
     """_update_weights over ``blocks`` row blocks split into ``parts`` ranges, each with
-    its own gradient scratch."""
+    its own scratch."""
     for p in prange(parts):
         g = np.empty(rows * fo, dtype=theta.dtype)
-        _update_weights(theta, s1, s2, buf, ao, fi, d, fo, B, wo, rows, blocks * p // parts,
-                        blocks * (p + 1) // parts, g, opt, cv, c1, t)
+        xp = np.empty(rows * B, dtype=theta.dtype)
+        _update_weights(theta, s1, s2, buf, ao, fi, d, dp, S, fo, B, wo, rows,
+                        blocks * p // parts, blocks * (p + 1) // parts, g, xp, opt, cv, c1, t)
 
 
 @njit(inline="always")
@@ -200,3 +231,66 @@ def _bias_gradient(d, B, fo, g, reg):
         for b in range(B):
             acc = vadd(acc, vload(d, b * fo + j, unlit(ONE)))
         vstore(g, j, acc)
+
+
+@njit(**_JIT)
+def nonfinite_one(theta, chk, parts):
+    """chk[0] = NaN if ``theta`` holds an inf or NaN, else 0 (sums of x * 0, which is NaN
+    exactly for non-finite x); on ``parts`` threads for a large model."""
+    if parts > 1 and theta.size >= _PASS_SPLIT:
+        part = np.empty(parts, dtype=theta.dtype)
+        _nonfinite_split(theta, part, parts)
+        chk[0] = 0.0
+        for p in range(parts):
+            chk[0] += part[p]
+    else:
+        chk[0] = _nonfinite_sum(theta, 0, theta.size)
+
+
+@njit(**_PAR)
+def _nonfinite_split(theta, part, parts):
+    for p in prange(parts):
+        part[p] = _nonfinite_sum(theta, _cut(theta.size, p, parts), _cut(theta.size, p + 1, parts))
+
+
+@njit(**_JIT)
+def copy_one(dst, src, parts):
+    """dst[:] = src (the best-weights snapshot), on ``parts`` threads for a large model."""
+    if parts > 1 and src.size >= _PASS_SPLIT:
+        _copy_split(dst, src, parts)
+    else:
+        dst[:] = src
+
+
+@njit(**_PAR)
+def _copy_split(dst, src, parts):
+    for p in prange(parts):
+        i0 = _cut(src.size, p, parts)
+        i1 = _cut(src.size, p + 1, parts)
+        dst[i0:i1] = src[i0:i1]
+
+
+@njit(inline="always")
+def _cut(n, p, parts):
+    """Start of part ``p`` of ``n`` elements in ``parts`` pieces, on a 64-element boundary."""
+    return n if p == parts else min(n, (n // 64 * p // parts) * 64)
+
+
+@njit(inline="always")
+def _nonfinite_sum(theta, i0, i1):
+    """Sum of theta[i] * 0 over i0 <= i < i1, in register vectors, then the rest singly."""
+    reg = register_lanes(theta)
+    V = len(reg)
+    zero = vzero(theta, reg)
+    acc = zero
+    n = i0 + (i1 - i0) // V * V
+    for i in range(i0, n, V):
+        acc = vadd(acc, vmul(vload(theta, i, reg), zero))
+    part = lane_scratch(reg, theta)
+    vstore(part, 0, acc)
+    s = part[0]
+    for k in range(1, V):
+        s += part[k]
+    for i in range(n, i1):
+        s += theta[i] * 0.0
+    return s

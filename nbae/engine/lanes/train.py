@@ -30,7 +30,6 @@ from nbae.engine.lanes.kernels import (
 )
 from nbae.engine.lanes.math import _JIT, U, _slp, lane_scratch
 from nbae.engine.lanes.simd import (
-    register_lanes,
     vadd,
     vif_lt,
     vload,
@@ -39,7 +38,7 @@ from nbae.engine.lanes.simd import (
     vstore,
     vzero,
 )
-from nbae.engine.lanes.solo import backward_update_one, forward_one
+from nbae.engine.lanes.solo import backward_update_one, copy_one, forward_one, nonfinite_one
 
 
 @_slp
@@ -150,8 +149,9 @@ if not numba_config.DISABLE_JIT:
 @_slp
 @njit(**_JIT)
 def dataset_loss_lanes(theta, X, Y, sizes, w_off, b_off, a_off, acts, slope, loss_code, rows,
-                       buf, ybuf, scratch, out, lanes):
-    """Per-lane mean loss over all rows of X (in order, ``rows`` at a time) into ``out``."""
+                       buf, ybuf, scratch, out, parts, lanes):
+    """Per-lane mean loss over all rows of X (in order, ``rows`` at a time) into ``out``; the
+    forward pass of training (one model: on ``parts`` threads)."""
     W = len(lanes)
     n = X.shape[0]
     L = acts.size
@@ -169,7 +169,7 @@ def dataset_loss_lanes(theta, X, Y, sizes, w_off, b_off, a_off, acts, slope, los
             for j in range(d_out):
                 for k in range(W):
                     ybuf[U((b * d_out + j) * W + k)] = Y[start + b, j]
-        forward_lanes(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, lanes)
+        _forward(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, parts, lanes)
         loss_lanes(buf, a_off[L], ybuf, scratch, B, d_out, loss_code, part, lanes)
         for k in range(W):
             out[k] += part[k] * B
@@ -254,12 +254,12 @@ def train_group(theta, grad, s1, s2, best, final, X, Y, sizes, w_off, b_off, a_o
                         park_lane(theta, s1, s2, final, hp, k, W)
         if full_loss:
             dataset_loss_lanes(theta, X, Y, sizes, w_off, b_off, a_off, acts, slope, loss_code,
-                               full_loss, buf, ybuf, d1, run, lanes)
+                               full_loss, buf, ybuf, d1, run, parts, lanes)
         else:
             for k in range(W):
                 run[k] /= n
         # inf/NaN parameters of a lane: x * 0 is NaN exactly for non-finite x
-        _nonfinite_check(theta, chk, lanes)
+        _nonfinite_check(theta, chk, parts, lanes)
         improved = False
         for k in range(W):
             tot[k] = 0.0  # becomes 1.0 for lanes whose loss improved
@@ -283,45 +283,62 @@ def train_group(theta, grad, s1, s2, best, final, X, Y, sizes, w_off, b_off, a_o
                 track[3, k] += 1.0
                 if patience[k] > 0 and track[3, k] >= patience[k]:
                     status[k] = STATUS_EARLY_STOP
-        if improved and W == 1:
-            best[:] = theta
-        elif improved:  # best = theta in the improved lanes: one vector select per parameter
-            for k in range(W):
-                chk[k] = 1.0 if tot[k] == 1.0 else 0.0
-            flag = vload(chk, 0, lanes)
-            half = vsplat(0.5, flag)
-            for p in range(theta.size // W):
-                i = p * W
-                vstore(best, i, vif_lt(half, flag, vload(theta, i, lanes), vload(best, i, lanes)))
+        if improved:
+            _keep_best(theta, best, tot, chk, parts, lanes)
         for k in range(W):
             if status[k] != LANE_RUNNING and status[k] != LANE_PADDING and hp[HP_LR, k] != 0:
                 park_lane(theta, s1, s2, final, hp, k, W)
     return n_epochs
 
 
-@njit(inline="always")
-def _nonfinite_check(theta, chk, lanes):
+def _nonfinite_group(theta, chk, parts, lanes):
     """chk[k] = NaN if lane k has an inf/NaN parameter, else 0 (x * 0 is NaN exactly for
-    non-finite x). One model sums over register vectors of its parameters instead."""
+    non-finite x)."""
     W = len(lanes)
-    if W > 1:
-        zero = vzero(theta, lanes)
-        acc = zero
-        for p in range(theta.size // W):
-            acc = vadd(acc, vmul(vload(theta, p * W, lanes), zero))
-        vstore(chk, 0, acc)
-        return
-    reg = register_lanes(theta)
-    V = len(reg)
-    zero = vzero(theta, reg)
+    zero = vzero(theta, lanes)
     acc = zero
-    n = theta.size - theta.size % V
-    for i in range(0, n, V):
-        acc = vadd(acc, vmul(vload(theta, i, reg), zero))
-    vstore(chk, 0, vzero(chk, lanes))
-    part = lane_scratch(reg, theta)
-    vstore(part, 0, acc)
-    for k in range(V):
-        chk[0] += part[k]
-    for i in range(n, theta.size):
-        chk[0] += theta[i] * 0.0
+    for p in range(theta.size // W):
+        acc = vadd(acc, vmul(vload(theta, p * W, lanes), zero))
+    vstore(chk, 0, acc)
+
+
+def _nonfinite_one(theta, chk, parts, lanes):
+    nonfinite_one(theta, chk, parts)
+
+
+def _keep_best_group(theta, best, improved, chk, parts, lanes):
+    """best = theta in the lanes whose ``improved`` is 1: one vector select per parameter."""
+    W = len(lanes)
+    for k in range(W):
+        chk[k] = 1.0 if improved[k] == 1.0 else 0.0
+    flag = vload(chk, 0, lanes)
+    half = vsplat(0.5, flag)
+    for p in range(theta.size // W):
+        i = p * W
+        vstore(best, i, vif_lt(half, flag, vload(theta, i, lanes), vload(best, i, lanes)))
+
+
+def _keep_best_one(theta, best, improved, chk, parts, lanes):
+    copy_one(best, theta, parts)
+
+
+def _nonfinite_check(theta, chk, parts, lanes):
+    """Per-epoch inf/NaN check of every lane's parameters into ``chk``."""
+    impl = _nonfinite_one if len(lanes) == 1 else _nonfinite_group
+    impl(theta, chk, parts, lanes)
+
+
+def _keep_best(theta, best, improved, chk, parts, lanes):
+    """Best-weights snapshot of the improved lanes (``chk`` is scratch)."""
+    impl = _keep_best_one if len(lanes) == 1 else _keep_best_group
+    impl(theta, best, improved, chk, parts, lanes)
+
+
+if not numba_config.DISABLE_JIT:
+    @overload(_nonfinite_check)
+    def _nonfinite_check_typed(theta, chk, parts, lanes):
+        return _nonfinite_one if lanes.count == 1 else _nonfinite_group
+
+    @overload(_keep_best)
+    def _keep_best_typed(theta, best, improved, chk, parts, lanes):
+        return _keep_best_one if lanes.count == 1 else _keep_best_group

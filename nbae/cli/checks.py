@@ -92,7 +92,7 @@ def activation_option(ctx, param, value):
 _NAME_KEYS = ("latent_activation", "output_activation", "loss", "init", "optimizer", "dtype",
               "epoch_loss", "data", "encoding")
 _NUMBER_KEYS = ("lr", "momentum", "weight_decay", "min_delta", "leaky_slope")
-_FLAG_KEYS = ("shuffle", "restore_best")
+_FLAG_KEYS = ("shuffle", "restore_best", "reproducible")
 
 
 def check_config(cfg: dict, path, section: str | None) -> dict:

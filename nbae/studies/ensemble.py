@@ -72,7 +72,7 @@ def fit_many(config, X, Y=None, seeds=None, overrides=None, metric=None, metric_
             over["seed"] = seeds[j]
         cfg = {**config, **over}
         ae = model_from_config(cfg, where=f"model {j}")
-        kw = {**fit_kwargs(cfg), **fit_overrides}
+        kw = _lane_kwargs({**fit_kwargs(cfg), **fit_overrides}, f"model {j}")
         try:
             X_, Y_, s = _settings(ae, X, Y, **kw)
         except ValueError as exc:
@@ -87,6 +87,14 @@ def fit_many(config, X, Y=None, seeds=None, overrides=None, metric=None, metric_
     return models, tidy[cols + [c for c in tidy.columns if c not in cols]]
 
 
+def _lane_kwargs(kw: dict, where: str) -> dict:
+    """Training settings for the lanes engine, which is always reproducible."""
+    if kw.pop("reproducible", True) is not True:
+        raise ValueError(f"{where}: reproducible must be true here (models trained together "
+                         "always use the lanes engine's reproducible arithmetic)")
+    return kw
+
+
 def check_training(config, X, Y=None, where: str = "config") -> None:
     """Raise :class:`~nbae.errors.ParamsError` naming ``where`` when the model or its fit
     would reject ``config`` on ``X`` -- before a sweep sends it to a worker, where it would
@@ -96,7 +104,7 @@ def check_training(config, X, Y=None, where: str = "config") -> None:
 
     try:
         ae = model_from_config(config, where=where)
-        _settings(ae, X, Y, **fit_kwargs(config))
+        _settings(ae, X, Y, **_lane_kwargs(fit_kwargs(config), where))
     except ValueError as exc:
         text = str(exc)
         raise ParamsError(text if where in text else f"{where}: {text}") from None

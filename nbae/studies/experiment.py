@@ -13,6 +13,8 @@ the same thing everywhere. A config is a flat dict::
     lr: 0.001
     batch_size: 5
     epochs: 60000
+    reproducible: true               # the lanes engine's arithmetic: the same bits on any
+                                     # x86-64 machine (default false: BLAS, fastest for fonts)
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ import numpy as np
 MODEL_KEYS = ("layers", "activation", "latent_activation", "output_activation", "decoder", "loss",
               "init", "leaky_slope", "seed", "dtype")
 FIT_KEYS = ("epochs", "batch_size", "optimizer", "lr", "shuffle", "momentum", "betas", "eps",
-            "weight_decay", "restore_best", "patience", "min_delta", "input_noise", "epoch_loss")
+            "weight_decay", "restore_best", "patience", "min_delta", "input_noise", "epoch_loss",
+            "reproducible")
 # keys a config may carry for people (and for stages) that do not reach the model
 INFO_KEYS = ("name", "description", "note")
 

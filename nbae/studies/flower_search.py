@@ -3,8 +3,9 @@ learns the photos (stage ``search_flowers``).
 
 Settings: ``flowers_arch`` (the family, :func:`nbae.studies.flowers.arch_config`) and
 ``flowers_search: {latent_sizes, epochs, seeds, threshold, criterion}``. Runs are Dask tasks
-(:mod:`nbae.studies.sweep`) on the fast BLAS engine; the rule is the median over seeds
-(:func:`smallest_size`).
+(:mod:`nbae.studies.sweep`), on the reproducible lanes arithmetic when the family sets
+``reproducible: true`` (as shipped: the same bits on every x86-64 machine); the rule is the
+median over seeds (:func:`smallest_size`).
 """
 
 from __future__ import annotations
@@ -49,8 +50,9 @@ def latent_search(base_cfg: dict, data: Dataset, sizes, epochs: int, seeds=(0,),
     The table has one row per run: ``latent_dim, seed, n_params, epochs, final_loss,
     best_loss, best_epoch, diverged, seconds``; ``histories[(k, seed)]`` is each run's thinned
     history. A diverged run is kept (its best finite loss, ``diverged`` True) so one bad size
-    does not sink the search. Runs use the fast BLAS engine (one thread per Dask worker): the
-    flower numbers may differ in the last digits between machines, unlike the font study's.
+    does not sink the search. Runs take one thread per Dask worker; with ``reproducible:
+    true`` in ``base_cfg`` (as shipped) every loss is the same on every x86-64 machine, with
+    false (the BLAS engine) the last digits may differ between machines.
     """
     from nbae.studies.sweep import Task, run_sweep
 

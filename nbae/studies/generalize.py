@@ -234,7 +234,8 @@ def generalization(data: dict, study: dict, scheduler=None, progress=None):
     test_mse, best_epoch, n_train, n_test, pca_test_mse, n_val, epochs_run, seconds``);
     ``table``: per latent size the median over seeds of the MSEs and the epoch (plus the
     counts and the summed seconds); ``curves``: ``latent_size, seed, epoch, train_mse,
-    val_mse`` at every evaluation. Runs use the fast BLAS engine.
+    val_mse`` at every evaluation. Runs use the engine ``cfg`` names (``reproducible: true``,
+    as shipped: the same bits on every x86-64 machine).
     """
     from nbae.studies.sweep import Task, run_sweep
 

@@ -135,6 +135,9 @@ def model_config(cfg, where) -> dict:
             isinstance(act, (list, tuple)) and act and all(isinstance(a, str) for a in act)):
         raise ParamsError(f"params {where}.activation must be a name (e.g. tanh) or a list of "
                           f"names, one per hidden layer, got {act!r}")
+    if "reproducible" in cfg and not isinstance(cfg["reproducible"], bool):
+        raise ParamsError(f"params {where}.reproducible must be true or false, got "
+                          f"{cfg['reproducible']!r}")
     betas = cfg.get("betas")
     if "betas" in cfg and not (isinstance(betas, (list, tuple)) and len(betas) == 2 and all(
             isinstance(b, (int, float)) and not isinstance(b, bool) for b in betas)):

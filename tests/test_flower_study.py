@@ -75,6 +75,7 @@ def test_train_config_applies_the_training_length():
     ({"flowers_arch": {**ARCH, "layers": [36]}}, "at least"),
     ({"flowers_arch": ARCH, "flowers_train": {"epochs": 0}}, "flowers_train.epochs"),
     ({"flowers_arch": ARCH, "flowers_train": {"epoch": 3}}, "unknown"),
+    ({"flowers_arch": {**ARCH, "reproducible": "yes"}}, "reproducible must be true or false"),
 ])
 def test_bad_train_params_raise_params_error(params, match):
     with pytest.raises(ParamsError, match=match):
@@ -182,6 +183,27 @@ def test_run_summary_fields(trained, data):
     assert rec["psnr_min_db"] <= rec["psnr_mean_db"]
     assert "36-12-3" in s["description"]
     json.dumps(s, allow_nan=False)
+
+
+def test_reproducible_run_saves_the_same_model_bytes(data, tmp_path):
+    """reproducible: true (the shipped flower configs): two trainings write byte-identical
+    model files (no timings in them; summary.json keeps them), so dvc.lock's hash holds on
+    every machine; the BLAS engine's model file keeps its timings."""
+    import hashlib
+
+    digests = []
+    for run in ("a", "b", "blas"):
+        cfg = {**ARCH, "epochs": 20, "reproducible": run != "blas"}
+        ae, history = fls.train_model(cfg, data)
+        s = fls.run_summary(ae, history, data, cfg)
+        assert ae.training["seconds"] is not None and "training_seconds" in s
+        path = tmp_path / f"{run}.npz"
+        fls.save_run(tmp_path / run, path, ae, history, s, fls.reconstruction_table(ae, data))
+        loaded = Autoencoder.load(path)
+        assert (loaded.training["seconds"] is None) == (run != "blas")
+        assert (loaded.training.get("engine") == "lanes") == (run != "blas")
+        digests.append(hashlib.sha256(path.read_bytes()).hexdigest())
+    assert digests[0] == digests[1] != digests[2]
 
 
 def test_per_image_mse_and_psnr(trained, data):

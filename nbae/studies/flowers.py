@@ -244,8 +244,16 @@ def thin_history(history: pd.DataFrame, every: int = 10) -> pd.DataFrame:
 
 def save_run(out_dir, model_path, ae, history: pd.DataFrame, summary: dict,
              recon: pd.DataFrame) -> None:
-    """Write the model, curve.csv (every 10th epoch), reconstruction.csv and summary.json."""
+    """Write the model, curve.csv (every 10th epoch), reconstruction.csv and summary.json.
+
+    A model trained with the reproducible arithmetic is saved without its timings (they stay
+    in summary.json): the file is then the same bytes on every machine, so a fresh clone's
+    ``dvc repro`` rebuilds it with the hash in dvc.lock, and the stages that read it and keep
+    their outputs in git (navigate_flowers) are not rerun.
+    """
     out_dir = Path(out_dir)
+    if (ae.training or {}).get("engine") == "lanes":
+        ae.training = {**ae.training, "seconds": None, "steps_per_second": None}
     ae.save(model_path)
     write_csv(out_dir / "curve.csv", thin_history(history))
     write_csv(out_dir / "reconstruction.csv", recon)

@@ -260,9 +260,10 @@ def run_balanced(pool, workers, G, todo, start, run_group, halt, slices=8):
     A group's epochs run in order, in slices of about ``todo / slices`` epochs; a free worker
     takes the free group with the most epochs left. With one task per group (the old
     ``pool.map``), a worker slowed down by the shared machine left the other idle at the end
-    of every chunk (13-16 % idle measured with 4 groups on 2 threads); with slices the tail is
-    at most one slice. Same results: a group's state lives in its arrays, so where its epochs
-    are cut into calls changes no bit (chunk sizes already vary with the machine's speed).
+    of every chunk (12-16 % idle measured with 4 float32 groups on 2 threads); with slices
+    the tail is at most one slice. Same results: a group's state lives in its arrays, so
+    where its epochs are cut into calls changes no bit (chunk sizes already vary with the
+    machine's speed).
     ``run_group(g, epochs, epoch0)`` returns the epochs it ran (fewer when no lane is left).
     """
     size = max(1, -(-todo // slices))

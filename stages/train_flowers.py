@@ -16,10 +16,11 @@ def main(argv=None) -> int:
     data = fls.load_flower_set(args.flower_set)
     ae, history = fls.train_model(cfg, data)
     s = fls.run_summary(ae, history, data, cfg)
+    seconds, rate = ae.training["seconds"], ae.training["steps_per_second"] or 0.0
     fls.save_run(args.out_dir, args.model, ae, history, s, fls.reconstruction_table(ae, data))
     rec = s["reconstruction"]
-    print(f"{s['description']}: {s['epochs']} epochs in {s['training_seconds']:.1f} s "
-          f"({s['steps_per_second']:.0f} steps/s), lowest loss {s['lowest_loss']:.3g} @ "
+    print(f"{s['description']}: {s['epochs']} epochs in {seconds:.1f} s "
+          f"({rate:.0f} steps/s), lowest loss {s['lowest_loss']:.3g} @ "
           f"{s['lowest_loss_epoch']}, reconstruction MSE mean {rec['mse_mean']:.3g} (worst "
           f"#{rec['worst_id']} {rec['mse_max']:.3g})")
     return 0

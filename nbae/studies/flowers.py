@@ -208,7 +208,8 @@ def _r(v, digits=6):
 
 
 def run_summary(ae, history: pd.DataFrame, data: Dataset, cfg: dict) -> dict:
-    """JSON-ready summary of the training run (DVC metrics)."""
+    """JSON-ready summary of the training run (DVC metrics). No timings: with the
+    reproducible arithmetic the file is the same on every machine (the stage prints them)."""
     t = ae.training
     loss = history["loss"].to_numpy(dtype=float)
     mse = per_image_mse(ae, data.X)
@@ -223,9 +224,7 @@ def run_summary(ae, history: pd.DataFrame, data: Dataset, cfg: dict) -> dict:
         "lowest_loss": _r(t["best_loss"]),
         "lowest_loss_epoch": int(t["best_epoch"]),
         "restored_best": bool(t["restored_best"]),
-        "training_seconds": round(float(t["seconds"]), 3),
         "steps": int(t["steps"]),
-        "steps_per_second": round(float(t["steps_per_second"] or 0.0), 1),
         "reconstruction": {
             "mse_mean": _r(mse.mean()), "mse_median": _r(np.median(mse)),
             "mse_max": _r(mse[worst]), "worst_id": int(data.info["ids"][worst]),
@@ -246,10 +245,10 @@ def save_run(out_dir, model_path, ae, history: pd.DataFrame, summary: dict,
              recon: pd.DataFrame) -> None:
     """Write the model, curve.csv (every 10th epoch), reconstruction.csv and summary.json.
 
-    A model trained with the reproducible arithmetic is saved without its timings (they stay
-    in summary.json): the file is then the same bytes on every machine, so a fresh clone's
-    ``dvc repro`` rebuilds it with the hash in dvc.lock, and the stages that read it and keep
-    their outputs in git (navigate_flowers) are not rerun.
+    A model trained with the reproducible arithmetic is saved without its timings: the file
+    is then the same bytes on every machine, so a fresh clone's ``dvc repro`` rebuilds it with
+    the hash in dvc.lock, and the stages that read it and keep their outputs in git
+    (navigate_flowers) are not rerun.
     """
     out_dir = Path(out_dir)
     if (ae.training or {}).get("engine") == "lanes":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from nbae import __version__
+from nbae import Autoencoder, __version__
 from nbae.cli import train as cli_train
 from nbae.cli.app import main
 
@@ -276,6 +277,18 @@ def test_info(model):
     data = json.loads(run("info", model, "--json").stdout)
     assert data["sizes"] == [35, 10, 2, 10, 35] and data["n_params"] == load(model).n_params
     assert data["training"]["epochs_run"] == 300 and "max_pixel_error" in data["train_metrics"]
+    assert re.search(r"300/300 epochs \(completed\) in [0-9.]+ s\n", text)
+
+
+def test_info_of_a_reproducible_model_without_timings(tmp_path):
+    # the studies save reproducibly trained models without timings: no "in None s"
+    ae = Autoencoder([35, 6, 2], seed=0)
+    X = (np.random.default_rng(0).random((8, 35)) > 0.5).astype(float)
+    ae.fit(X, epochs=3, reproducible=True)
+    ae.training = {**ae.training, "seconds": None, "steps_per_second": None}
+    ae.save(tmp_path / "r.npz")
+    text = run("info", tmp_path / "r.npz").stdout
+    assert "3/3 epochs (completed), reproducible arithmetic\n" in text and "None" not in text
 
 
 # ------------------------------------------------------------------------------ bad input

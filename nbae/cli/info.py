@@ -95,10 +95,12 @@ def _rows(s: dict, ae) -> list[tuple[str, str]]:
         rows.append(("images", f"{shape} pixels in [{d['pixel_range'][0]:g}, "
                                f"{d['pixel_range'][1]:g}]"))
     if t:
+        # reproducibly trained study models store no timings (their files must not differ)
+        took = "" if t.get("seconds") is None else f" in {_num(t['seconds'], '.1f')} s"
+        how = ", reproducible arithmetic" if t.get("engine") == "lanes" else ""
         rows.append(("training", f"{t.get('optimizer')} lr={_num(t.get('lr'), 'g')}, batch "
                                  f"{t.get('batch_size')}, {t.get('epochs_run')}/{t.get('epochs')} "
-                                 f"epochs ({t.get('stop_reason')}) in "
-                                 f"{_num(t.get('seconds', 0), '.1f')} s"))
+                                 f"epochs ({t.get('stop_reason')}){took}{how}"))
         if t.get("best_loss") is not None:
             rows.append(("loss", f"final {_num(t.get('final_loss'), '.6g')}, best "
                                  f"{_num(t['best_loss'], '.6g')} at epoch {t.get('best_epoch')}"

@@ -179,10 +179,9 @@ def train_lanes(models, X, Y, settings, metric=None, metric_every=100, callback=
         return which[j // W, j % W::W]
 
     def put(ae, vec):
-        w = [vec[o:o + a * b].reshape(a, b) for o, a, b in
-             zip(ae._w_off, ae.sizes[:-1], ae.sizes[1:], strict=True)]
-        ae.weights = w
-        ae.biases = [vec[o:o + b] for o, b in zip(ae._b_off, ae.sizes[1:], strict=True)]
+        # the model's weights and biases are views of its flat vector, laid out as a lane's
+        # (checked values: finite, of the model's dtype); one copy, not per-layer setters
+        ae._theta[:] = vec
 
     done, chunk, stopped = 0, 1, None
     t0 = time.perf_counter()

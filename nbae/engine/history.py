@@ -18,15 +18,14 @@ def history_frame(losses, done, metrics) -> pd.DataFrame:
     metrics : dict of int to dict of str to float
         Metric values by the epoch after which they were measured.
     """
-    frame = pd.DataFrame({"epoch": np.arange(1, done + 1), "loss": losses[:done]})
-    names = sorted({k for m in metrics.values() for k in m})
-    for name in names:
+    columns = {"epoch": np.arange(1, done + 1), "loss": losses[:done]}
+    for name in sorted({k for m in metrics.values() for k in m}):
         col = np.full(done, np.nan)
         for ep, vals in metrics.items():
             if name in vals and ep <= done:
                 col[ep - 1] = vals[name]
-        frame[name] = col
-    return frame
+        columns[name] = col
+    return pd.DataFrame(columns)  # one construction: a column set afterwards costs ~0.1 ms
 
 
 def metric_values(values) -> dict:

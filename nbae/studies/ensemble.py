@@ -81,10 +81,11 @@ def fit_many(config, X, Y=None, seeds=None, overrides=None, metric=None, metric_
         settings.append(s)
     frames = train_lanes(models, X_, Y_, settings, metric=metric, metric_every=metric_every,
                          progress=progress, n_jobs=n_jobs, group_size=group_size)
-    tidy = pd.concat([f.assign(model=j, seed=ae.seed) for j, (f, ae) in
-                      enumerate(zip(frames, models, strict=True))], ignore_index=True)
-    cols = ["model", "seed", "epoch", "loss"]
-    return models, tidy[cols + [c for c in tidy.columns if c not in cols]]
+    tidy = pd.concat(frames, ignore_index=True)  # one concat; model and seed columns in front
+    rows = [len(f) for f in frames]
+    tidy.insert(0, "seed", np.repeat(np.array([ae.seed for ae in models], dtype=np.int64), rows))
+    tidy.insert(0, "model", np.repeat(np.arange(len(frames), dtype=np.int64), rows))
+    return models, tidy
 
 
 def _lane_kwargs(kw: dict, where: str) -> dict:

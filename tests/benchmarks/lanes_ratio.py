@@ -13,7 +13,7 @@ lanes) and 64 models on one and on two cores.
 Each workload is timed twice per repetition, at 400 and at 40 epochs: "whole" is the
 400-epoch call per model-step; "marginal" the extra time per extra model-step, the engine's
 own rate without the fixed cost of a call (building 64 models, their histories and the tidy
-frame: ~0.1 s, which is a quarter of a 400-epoch call of 64 float32 models on two cores).
+frame: 60-70 ms, a tenth of a 400-epoch call of 64 float32 models on two cores).
 """
 
 import statistics

@@ -86,6 +86,7 @@ SETTINGS = [  # (YAML line, what the message names)
     ("latent_activation: [tanh]", "latent_activation"), ("leaky_slope: x", "leaky_slope"),
     ("momentum: [0.9]", "momentum"), ("eps: x", "eps"), ("weight_decay: x", "weight_decay"),
     ("min_delta: [1]", "min_delta"), ("restore_best: maybe", "restore_best"),
+    ("reproducible: 1", "reproducible"), ("reproducible: 'yes'", "reproducible"),
     ("shuffle: [1]", "shuffle"), ("patience: x", "patience"), ("patience: 0.5", "patience"),
     ("input_noise: 3", "input_noise"), ("input_noise: {kind: flip, level: 0.1, range: 3}",
                                          "input_noise.range"),

@@ -139,6 +139,7 @@ def backward_update_one(theta, s1, s2, sizes, w_off, b_off, a_off, acts, slope, 
         narrow = min(narrow, sizes[l + 1])
     g = np.empty(max(_BLOCK, width), dtype=theta.dtype)
     xp = np.empty(B * max(1, _BLOCK // narrow), dtype=theta.dtype)  # a block of A^T, packed
+    dp = np.empty(B * width, dtype=theta.dtype)  # a layer's dL/dZ, packed strip by strip
     cur = d1
     nxt = d2
     for l in range(acts.size - 1, -1, -1):
@@ -160,7 +161,6 @@ def backward_update_one(theta, s1, s2, sizes, w_off, b_off, a_off, acts, slope, 
         # flower net, and fell into the same few L1 sets (gradient products at 26-33 GFLOP/s)
         n3 = fo // (3 * len(reg))
         S = 3 * len(reg) * B
-        dp = np.empty(S * n3, dtype=theta.dtype)
         pack_strips(cur, i0, fo, B, n3, dp, S)
         if split:
             _weights_split(theta, s1, s2, buf, a_off[l], fi, cur, dp, S, fo, B, w_off[l], rows,

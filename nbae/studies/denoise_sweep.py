@@ -61,7 +61,7 @@ def train_denoisers(cfg, X, Y, clean, seeds, metadata, pixel_range, metric_every
     """
     from nbae.engine import exact
     from nbae.studies.ensemble import fit_many
-    from nbae.studies.experiment import latent_stats
+    from nbae.studies.experiment import drop_timings, latent_stats
     from nbae.studies.font import thin_history
 
     def metric(ae):
@@ -72,8 +72,8 @@ def train_denoisers(cfg, X, Y, clean, seeds, metadata, pixel_range, metric_every
                                metric_every=metric_every, n_jobs=threads, progress=False)
     runs, curves, out = [], [], {}
     for ae, seed in zip(models, seeds, strict=True):
+        drop_timings(ae)
         t = ae.training
-        t["seconds"] = t["steps_per_second"] = None  # timings would make the file differ
         ae.metadata = {**metadata, "latent_stats": latent_stats(ae, clean, exact=True)}
         err = pixel_errors(clean, exact.reconstruct(ae, clean), pixel_range)
         runs.append({"seed": int(seed), "best_loss": t["best_loss"],

@@ -56,6 +56,12 @@ def model_from_config(cfg: dict, metadata: dict | None = None, where: str = "con
         raise ValueError(f"{where}: {exc}") from None
 
 
+def drop_timings(model) -> None:
+    """Blank the timings in ``model.training`` before a study saves it: they differ from run
+    to run, and a study's model files must be the same bytes wherever the study reruns."""
+    model.training["seconds"] = model.training["steps_per_second"] = None
+
+
 def fit_kwargs(cfg: dict) -> dict:
     kwargs = {k: cfg[k] for k in FIT_KEYS if k in cfg}
     if "betas" in kwargs:

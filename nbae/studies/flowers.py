@@ -28,7 +28,7 @@ import pandas as pd
 
 from nbae.data.datasets import Dataset, load_dataset
 from nbae.fileio import write_csv, write_json
-from nbae.studies.experiment import describe, fit_from_config, model_from_config
+from nbae.studies.experiment import describe, drop_timings, fit_from_config, model_from_config
 from nbae.studies.params import (
     ParamsError,
     integer,
@@ -252,7 +252,7 @@ def save_run(out_dir, model_path, ae, history: pd.DataFrame, summary: dict,
     """
     out_dir = Path(out_dir)
     if (ae.training or {}).get("engine") == "lanes":
-        ae.training = {**ae.training, "seconds": None, "steps_per_second": None}
+        drop_timings(ae)
     ae.save(model_path)
     write_csv(out_dir / "curve.csv", thin_history(history))
     write_csv(out_dir / "reconstruction.csv", recon)

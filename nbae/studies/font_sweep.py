@@ -27,7 +27,7 @@ import pandas as pd
 
 from nbae.data.datasets import Dataset
 from nbae.data.metrics import pixel_errors
-from nbae.studies.experiment import describe
+from nbae.studies.experiment import describe, drop_timings
 from nbae.studies.sweep import Result, Task
 
 GROUP = 8  # seeds per task: one float64 lane group (two AVX2 / one AVX-512 register)
@@ -117,8 +117,8 @@ def train_seeds(cfg, X, seeds, arch, metadata, pixel_range, metric_every, max_wr
     labels = metadata.get("labels") or [str(i) for i in range(X.shape[0])]
     for ae, seed in zip(models, seeds, strict=True):
         h = history[history["seed"] == seed].drop(columns=["model", "seed"])
+        drop_timings(ae)
         t = ae.training
-        t["seconds"] = t["steps_per_second"] = None  # timings would make the file differ
         ae.metadata = {**metadata, "architecture": str(arch),
                        "latent_stats": latent_stats(ae, X, exact=True)}
         err = pixel_errors(X, exact.reconstruct(ae, X), pixel_range)

@@ -35,6 +35,7 @@ from matplotlib.patches import Circle, Ellipse
 from nbae.data.datasets import Dataset
 from nbae.data.metrics import pixel_errors
 from nbae.fileio import save_figure, write_csv, write_json
+from nbae.studies.experiment import drop_timings
 from nbae.studies.params import ParamsError
 
 MODEL_KEYS = ("layers", "activation", "output_activation", "decoder", "loss", "init",
@@ -366,9 +367,9 @@ def run_flower_vae_study(data: Dataset, cfg: dict | None, ae, out_dir, model_pat
         metrics[f"{key}_mean_rms_to_nearest"] = _r(near["mean_rms"])
         metrics[f"{key}_distinct_nearest"] = near["distinct_nearest"]
         metrics[f"{key}_spread_rms"] = _r(near["spread_rms"])
-    # no timings in the model file (it lives in DVC's cache and is rebuilt by a fresh clone's
-    # dvc repro): on a machine like the one that trained it, the same bytes as in dvc.lock
-    vae.training = {**vae.training, "seconds": None, "steps_per_second": None}
+    # the model file lives in DVC's cache and a fresh clone's dvc repro rebuilds it: on a
+    # machine like the one that trained it, the same bytes as in dvc.lock
+    drop_timings(vae)
     vae.save(model_path or out / "model.npz")
     write_csv(out / "history.csv", history)
     write_json(out / "metrics.json", metrics)

@@ -76,12 +76,12 @@ def test_own_tanh_and_sigmoid_within_two_and_three_ulp():
     assert (np.abs(y - expect) / np.spacing(np.maximum(np.abs(expect), 5e-324))).max() <= 3
 
 
-@njit
+@njit(cache=True)
 def _tanh32(F, lanes):
     activation_block(F, 0, F.size, 1, lanes)
 
 
-@njit
+@njit(cache=True)
 def _sigmoid32(F, lanes):
     activation_block(F, 0, F.size, 2, lanes)
 

@@ -15,7 +15,7 @@ from nbae.engine.lanes import simd as S
 W4 = (0,) * 4
 
 
-@njit
+@njit(cache=True)
 def _binary_ops(a, b, out, lanes):
     W = len(lanes)
     for i in range(0, a.size, W):
@@ -29,7 +29,7 @@ def _binary_ops(a, b, out, lanes):
         S.vstore(out, 5 * a.size + i, S.vif_ge(x, y, x, y))
 
 
-@njit
+@njit(cache=True)
 def _unary_ops(a, out, lanes):
     W = len(lanes)
     for i in range(0, a.size, W):
@@ -42,7 +42,7 @@ def _unary_ops(a, out, lanes):
         S.vstore(out, 5 * a.size + i, S.vadd(S.vzero(a, lanes), S.vsplat(2.5, x)))
 
 
-@njit
+@njit(cache=True)
 def _fma(a, b, c, out, lanes):
     W = len(lanes)
     for i in range(0, a.size, W):
@@ -50,7 +50,7 @@ def _fma(a, b, c, out, lanes):
                                 S.vload(c, i, lanes)))
 
 
-@njit
+@njit(cache=True)
 def _pow2(k, out, lanes):
     W = len(lanes)
     for i in range(0, k.size, W):

@@ -66,6 +66,7 @@ from nbae.engine.kernels.batches import (
 from nbae.engine.kernels.intrinsics import (  # noqa: I001
     JIT,
     JIT_NP,
+    _bits_from_f64,
     _exp_nonpositive,
     _f64_from_bits,
     _pow2,

@@ -106,15 +106,32 @@ def _f64_from_bits(typingctx, bits):
     return types.float64(types.int64), codegen
 
 
+@intrinsic
+def _bits_from_f64(typingctx, x):
+    """The int64 with the same bits as float64 ``x`` (a vectorisable bitcast)."""
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], llvm_ir.IntType(64))
+    return types.int64(types.float64), codegen
+
+
 if numba_config.DISABLE_JIT:
     def _f64_from_bits(bits):  # noqa: F811
         return np.int64(bits).view(np.float64)
 
+    def _bits_from_f64(x):  # noqa: F811
+        return np.float64(x).view(np.int64)
+
 
 @njit(inline="always")
 def _pow2(k):
-    """2.0 ** k for integer-valued k in [-1022, 1023], built from its exponent bits."""
-    return _f64_from_bits((np.int64(k) + 1023) << 52)
+    """2.0 ** k for integer-valued float k in [-1022, 1023], built from its exponent bits.
+
+    k + 2^52 + 1023 is exact and holds k + 1023 in its low mantissa bits; shifted left by 52
+    they are the exponent field of 2^k. No float -> int64 conversion: AVX2 has none for
+    vectors, and with one (``np.int64(k)``) the activation loops stayed scalar on AVX2
+    machines (6.8 ns per tanh value instead of ~2).
+    """
+    return _f64_from_bits(_bits_from_f64(k + 4503599627371519.0) << 52)
 
 
 @njit(inline="always")

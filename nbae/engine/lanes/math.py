@@ -17,7 +17,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 from numba.np.arrayobj import make_array, populate_array
 
-from nbae.engine.kernels import _f64_from_bits, view1d, view2d
+from nbae.engine.kernels import _bits_from_f64, _f64_from_bits, _pow2, view1d, view2d
 
 _JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 # Computed indices are cast to unsigned: a signed index costs a negative-wraparound select per
@@ -26,14 +26,6 @@ U = np.uint64
 
 # ---------------------------------------------------------------------------------------------
 # intrinsics: bit casts and a small stack array LLVM can keep in registers
-
-
-@intrinsic
-def _bits_from_f64(typingctx, x):
-    """The int64 with the same bits as float64 ``x``."""
-    def codegen(context, builder, sig, args):
-        return builder.bitcast(args[0], llvm_ir.IntType(64))
-    return types.int64(types.float64), codegen
 
 
 def _scratch(factor):
@@ -66,9 +58,6 @@ lane_scratch = intrinsic(_scratch(1))
 
 
 if numba_config.DISABLE_JIT:  # plain Python fallbacks (slow)
-    def _bits_from_f64(x):  # noqa: F811
-        return np.float64(x).view(np.int64)
-
     def lane_scratch(lanes, like):  # noqa: F811
         return np.zeros(len(lanes), like.dtype)
 
@@ -152,7 +141,7 @@ def _exp_np(y):
     nbae.kernels._exp_nonpositive's method (Cody-Waite reduction, degree-13 Taylor polynomial
     of exp(r), |r| <= ln2 / 2, 2^k as two exact powers of two), but the polynomial goes by
     Estrin's scheme (dependency depth ~8 instead of 26: the loop is latency-bound otherwise)
-    and 2^k needs no float -> int64 conversion, which AVX2 lacks for vectors.
+    and 2^k is built like there (``_pow2``: no float -> int64 conversion).
     """
     k = np.floor(y * _INV_LN2 + 0.5)
     r = (y - k * _LN2_HI) - k * _LN2_LO
@@ -165,13 +154,7 @@ def _exp_np(y):
     # the small terms first, 1 + r last: the rounding error stays below an ulp of the result
     er = 1.0 + (r + (r2 * (0.5 + r * (1.0 / 6.0)) + r4 * (p1 + r4 * (p2 + r4 * p3))))
     k1 = np.floor(k * 0.5)
-    return er * _pow2f(k1) * _pow2f(k - k1)
-
-
-@njit(inline="always")
-def _pow2f(k):
-    """2.0 ** k for integer-valued float k in [-1022, 1023], without an int conversion."""
-    return _f64_from_bits(_bits_from_f64(k + 4503599627371519.0) << 52)  # 2^52 + 1023
+    return er * _pow2(k1) * _pow2(k - k1)
 
 
 @_slp

@@ -1,6 +1,7 @@
 """Lanes engine speed-ups, measured as interleaved pairs (robust on a shared machine).
 
     python tests/benchmarks/lanes_ratio.py [repetitions]
+    pytest tests/benchmarks/test_lanes_ratio.py --benchmark-only -s   # the same, 5 repetitions
 
 The development machines are virtual and shared: their speed drifts by 10-40 % from one
 minute to the next, which a benchmark timing each workload in its own block turns into
@@ -62,39 +63,63 @@ def _line(label, v, base):
             f"{statistics.median(ratio):5.2f}x [{min(ratio):.2f}, {max(ratio):.2f}]")
 
 
+def workloads(X, dtype):
+    """{name: (f(epochs) -> seconds, models)} of one dtype, compiled and warmed up."""
+    group = 8 if dtype == "float64" else 16
+    runs = {"single-model": (lambda e: _single(X, dtype, e), 1),
+            "lanes, 1 model": (lambda e: _lanes(X, dtype, 1, 1, e), 1),
+            f"lanes, {group} models": (lambda e: _lanes(X, dtype, group, 1, e), group),
+            "lanes, 64 models": (lambda e: _lanes(X, dtype, 64, 1, e), 64),
+            "lanes, 64 models, 2 cores": (lambda e: _lanes(X, dtype, 64, 2, e), 64)}
+    for f, _ in runs.values():  # compile and warm up
+        f(SHORT)
+    return runs
+
+
+def repetition(runs, acc):
+    """Time every workload once, back to back; append to ``acc`` (whole, marginal, fixed)."""
+    for k, (f, models) in runs.items():
+        w, m, short = _rates(f, models)
+        acc["whole"].setdefault(k, []).append(w)
+        acc["marginal"].setdefault(k, []).append(m)
+        acc["fixed"].setdefault(k, []).append((short - m * 1e-6 * SHORT * STEPS * models) * 1e3)
+
+
+def report(dtype, acc):
+    whole, marginal, fixed = acc["whole"], acc["marginal"], acc["fixed"]
+    lines = [f"{dtype}:"]
+    for k in whole:
+        lines.append(f"  {k:26s}" + _line("whole", whole[k], whole["single-model"]) + "  |"
+                     + _line("marginal", marginal[k], marginal["single-model"])
+                     + f"  | per call {statistics.median(fixed[k]):5.1f} ms")
+    for name, us in (("whole", whole), ("marginal", marginal)):
+        two = [a / b for a, b in zip(us["lanes, 64 models"], us["lanes, 64 models, 2 cores"],
+                                     strict=True)]
+        lines.append(f"  two cores vs one (64 models, {name}): {statistics.median(two):.2f}x "
+                     f"[{min(two):.2f}, {max(two):.2f}]")
+    return "\n".join(lines)
+
+
+def header(reps):
+    return (f"{time.strftime('%Y-%m-%d %H:%M')}  font net, Adam, {EPOCHS} epochs; "
+            f"{reps} interleaved repetitions: median [min, max] of the ratio to the "
+            "single-model engine, per call ('whole') and per extra model-step over a "
+            f"{SHORT}-epoch call ('marginal')")
+
+
+def data():
+    return (np.random.default_rng(0).random((N, LAYERS[0])) > 0.5).astype(np.float64)
+
+
 def main(reps=5):
-    X = (np.random.default_rng(0).random((N, LAYERS[0])) > 0.5).astype(np.float64)
-    print(f"{time.strftime('%Y-%m-%d %H:%M')}  font net, Adam, {EPOCHS} epochs; "
-          f"{reps} interleaved repetitions: median [min, max] of the ratio to the "
-          "single-model engine, per call ('whole') and per extra model-step over a "
-          f"{SHORT}-epoch call ('marginal')")
+    X = data()
+    print(header(reps))
     for dtype in ("float64", "float32"):
-        group = 8 if dtype == "float64" else 16
-        runs = {"single-model": (lambda e, d=dtype: _single(X, d, e), 1),
-                "lanes, 1 model": (lambda e, d=dtype: _lanes(X, d, 1, 1, e), 1),
-                f"lanes, {group} models": (lambda e, d=dtype, g=group: _lanes(X, d, g, 1, e),
-                                           group),
-                "lanes, 64 models": (lambda e, d=dtype: _lanes(X, d, 64, 1, e), 64),
-                "lanes, 64 models, 2 cores": (lambda e, d=dtype: _lanes(X, d, 64, 2, e), 64)}
-        for f, _ in runs.values():  # compile and warm up
-            f(SHORT)
-        whole, marginal, fixed = ({k: [] for k in runs} for _ in range(3))
+        runs = workloads(X, dtype)
+        acc = {"whole": {}, "marginal": {}, "fixed": {}}
         for _ in range(reps):
-            for k, (f, models) in runs.items():
-                w, m, short = _rates(f, models)
-                whole[k].append(w)
-                marginal[k].append(m)
-                fixed[k].append((short - m * 1e-6 * SHORT * STEPS * models) * 1e3)
-        print(f"{dtype}:")
-        for k in runs:
-            print(f"  {k:26s}" + _line("whole", whole[k], whole["single-model"]) + "  |"
-                  + _line("marginal", marginal[k], marginal["single-model"])
-                  + f"  | per call {statistics.median(fixed[k]):5.1f} ms")
-        for name, us in (("whole", whole), ("marginal", marginal)):
-            two = [a / b for a, b in zip(us["lanes, 64 models"],
-                                         us["lanes, 64 models, 2 cores"], strict=True)]
-            print(f"  two cores vs one (64 models, {name}): {statistics.median(two):.2f}x "
-                  f"[{min(two):.2f}, {max(two):.2f}]")
+            repetition(runs, acc)
+        print(report(dtype, acc))
 
 
 if __name__ == "__main__":

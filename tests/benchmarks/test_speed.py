@@ -70,11 +70,10 @@ def test_numpy_reference(benchmark, name):
     benchmark.pedantic(run, rounds=5, warmup_rounds=1)
 
 
-@pytest.mark.parametrize("name", list(WORKLOADS))
-def test_pytorch_float32(benchmark, name):
-    torch = pytest.importorskip("torch")
+def pytorch_run(torch, name):
+    """A function training PyTorch (float32, one thread) ``WORKLOADS[name][4]`` epochs of
+    ``name``, with the same widths, activations, loss and optimizer as nbae's."""
     torch.set_num_threads(1)
-    benchmark.group = name
     layers = WORKLOADS[name][0]
     sizes = layers + layers[-2::-1]
     mods = []
@@ -90,7 +89,6 @@ def test_pytorch_float32(benchmark, name):
     crit = torch.nn.MSELoss()
     X = torch.from_numpy(_data(name).astype(np.float32))
     batch, epochs = WORKLOADS[name][2], WORKLOADS[name][4]
-    benchmark.extra_info["steps"] = _steps(name, epochs)
 
     def run():
         for _ in range(epochs):
@@ -100,8 +98,15 @@ def test_pytorch_float32(benchmark, name):
                 opt.zero_grad()
                 crit(net(xb), xb).backward()
                 opt.step()
+    return run
 
-    benchmark.pedantic(run, rounds=5, warmup_rounds=1)
+
+@pytest.mark.parametrize("name", list(WORKLOADS))
+def test_pytorch_float32(benchmark, name):
+    torch = pytest.importorskip("torch")
+    benchmark.group = name
+    benchmark.extra_info["steps"] = _steps(name, WORKLOADS[name][4])
+    benchmark.pedantic(pytorch_run(torch, name), rounds=5, warmup_rounds=1)
 
 
 # --- private Numba internals vs public API ----------------------------------------------------

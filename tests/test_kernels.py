@@ -33,6 +33,37 @@ def test_fast_sigmoid_within_three_ulp_of_exp_formula():
     assert y.min() >= 0 and y.max() <= 1
 
 
+def test_pow2_is_exact_over_the_normal_exponents():
+    from numba import njit
+
+    @njit
+    def powers(ks, out):
+        for i in range(ks.size):
+            out[i] = k._pow2(ks[i])
+
+    ks = np.arange(-1022.0, 1024.0)
+    out = np.empty_like(ks)
+    powers(ks, out)
+    assert out.tolist() == [2.0 ** int(e) for e in ks]
+
+
+@pytest.mark.slow  # fresh compiles (cached machine code cannot be inspected)
+def test_activation_loops_have_no_float_to_int_conversion():
+    """exp builds 2^k from float bits: a float -> int64 conversion has no vector form on AVX2
+    and was done lane by lane, a scalar conversion per value (tanh 6.8 ns a value; 4.7 ns
+    without). The loops compile to packed divisions and no scalar conversion."""
+    import re
+
+    from numba import njit
+
+    for f in (k.tanh_inplace, k.sigmoid_inplace):
+        g = njit(error_model="numpy")(f.py_func)
+        g(np.zeros(8))
+        asm = g.inspect_asm(g.signatures[0])
+        assert re.search(r"vdivpd\s+[^\n]*%[yz]mm", asm), f.__name__
+        assert not re.search(r"cvtt?sd2si", asm), f.__name__
+
+
 @pytest.mark.parametrize("name", ["identity", "tanh", "sigmoid", "relu", "leaky_relu",
                                   "softmax"])
 def test_activation_kernels_match_reference(name):

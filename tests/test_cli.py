@@ -305,6 +305,7 @@ def bad_files(tmp_path):
 @pytest.mark.parametrize("args, code, message", [
     (["encode", "{model}", "Q"], 2, "unknown glyph 'Q'"),
     (["encode", "{tmp}/nope.npz", "k"], 2, "nope.npz: no such model file"),
+    (["info", "/dev/null"], 2, "/dev/null: not a regular file"),
     (["encode", "{model}", "{tmp}/missing.csv"], 2, "missing.csv: no such file"),
     (["encode", "{model}", "{tmp}/photo.png"], 2, "photo.png: no such image file"),
     (["encode", "{model}", "{tmp}/wide.npy"], 2, "rows have 30 values but the model expects 35"),

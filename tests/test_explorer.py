@@ -115,7 +115,7 @@ def test_cli_bad_inputs_are_one_line_errors(font_model, flower_files, tmp_path, 
     _one_line_error(_run(tmp_path / "none.npz", "-o", tmp_path / "o.html", code=2),
                     "none.npz: no such model file")
     _one_line_error(_run(model, "-o", tmp_path / "dir.html", code=2), "dir.html is a directory")
-    _one_line_error(_run(tmp_path / "dir.html", code=1), "dir.html: no such model file")
+    _one_line_error(_run(tmp_path / "dir.html", code=2), "dir.html: not a regular file")
     _one_line_error(_run(model, "-o", "/proc/nbae/e.html", code=2), "/proc/nbae/e.html")
     _one_line_error(_run(model, "-o", tmp_path / "e.png", code=2), "end in .html")
     flower_model, data = flower_files

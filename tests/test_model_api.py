@@ -138,6 +138,8 @@ def test_load_errors(tmp_path):
     ae.save(good)
     with pytest.raises(ModelFileError, match="no such model file"):
         Autoencoder.load(tmp_path / "missing.npz")
+    with pytest.raises(ModelFileError, match="not a regular file"):
+        Autoencoder.load(tmp_path)  # a directory
     truncated = tmp_path / "truncated.npz"
     truncated.write_bytes(good.read_bytes()[:200])
     with pytest.raises(ModelFileError, match="truncated.npz: not a readable"):

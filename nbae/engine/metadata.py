@@ -45,6 +45,8 @@ def load_model(path):
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such model file")
+    if not path.is_file():  # a directory, device or pipe: bad input like a missing file
+        raise InputError(f"{path}: not a regular file (a model is an .npz file)")
     try:
         return Autoencoder.load(path)  # every array header checked before any data is read
     except ModelFileError:

@@ -63,15 +63,23 @@ def _why(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def check_model_path(path) -> Path:
+    """``path`` as a Path if it names a regular file, else a ModelFileError saying why."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileError(f"{path}: no such model file")
+    if not path.is_file():  # a directory, a device, a pipe
+        raise ModelFileError(f"{path}: not a regular file (a model is an .npz file)")
+    return path
+
+
 def load_model(path, *, max_params: int = MAX_PARAMS):
     """Return (meta, weights, biases) from ``path``; raise ModelFileError on any problem.
 
     ``max_params`` caps the parameter count a file may declare (memory is spent only after
     every check passed). The arrays keep the file's dtype (float32 or float64, native order).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"{path}: no such model file")
+    path = check_model_path(path)
     try:
         with open(path, "rb") as f:
             magic = f.read(4)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import zipfile
-from pathlib import Path
 
 import numpy as np
 
@@ -22,6 +21,7 @@ from nbae.engine.serialization import (
     MAX_META_BYTES,
     MAX_PARAMS,
     ModelFileError,
+    check_model_path,
     save_model,
 )
 from nbae.engine.vae import MODEL_KIND
@@ -80,9 +80,7 @@ def load_any(path):
 def read_model_file(path):
     """(meta, arrays) of an nbae model file, with the checks of serialization.load_model
     that do not depend on the layer chain."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"{path}: no such model file")
+    path = check_model_path(path)
     with open(path, "rb") as f:
         if f.read(4) != b"PK\x03\x04":
             raise ModelFileError(f"{path}: not an nbae model (.npz) file")

@@ -7,8 +7,6 @@ font, the training inputs themselves.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from nbae.errors import InputError
@@ -39,14 +37,13 @@ def is_glyph_model(ae) -> bool:
 def load_model(path):
     """Load a model; a missing file is an InputError, a corrupt one a ModelFileError."""
     from nbae.engine.model import Autoencoder
-    from nbae.engine.serialization import ModelFileError
+    from nbae.engine.serialization import ModelFileError, check_model_path
     from nbae.engine.vae_io import load_vae, read_model_file
 
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such model file")
-    if not path.is_file():  # a directory, device or pipe: bad input like a missing file
-        raise InputError(f"{path}: not a regular file (a model is an .npz file)")
+    try:
+        path = check_model_path(path)
+    except ModelFileError as exc:  # missing, or a directory, device or pipe: bad input
+        raise InputError(str(exc)) from None
     try:
         return Autoencoder.load(path)  # every array header checked before any data is read
     except ModelFileError:

@@ -290,13 +290,14 @@ class VAE:
         ds, dw, db, dacts = self._dec
         return (es, ew, eb, ea, eacts, ds, dw, db, da, dacts, self._dacts_b)
 
-    def gradients(self, X, eps, Y=None, beta=None, dropout_seed=0):
+    def gradients(self, X, eps, Y=None, beta=None, dropout_seed=0, reproducible=False):
         """Batch loss of all rows of ``X`` with noise ``eps`` (n, k) and its gradients.
 
         Returns (loss, [dL/dW_l], [dL/db_l]) like ``Autoencoder.gradients``; ``beta`` defaults
         to the model's. ``eps`` fixes the sample z = mu + sigma * eps, and ``dropout_seed`` the
         dropout masks (if any), so the loss is a deterministic function of the parameters
-        (finite-difference checks).
+        (finite-difference checks). ``reproducible`` computes them in ``fit``'s reproducible
+        arithmetic.
         """
         X = _check_matrix("X", X, self.input_dim, self.dtype)
         Y = self._targets(X, Y)
@@ -310,10 +311,11 @@ class VAE:
         grad = np.zeros_like(self._theta)
         out = np.zeros(3)
         beta = self.beta if beta is None else _positive("beta", beta, allow_zero=True)
+        lanes = self._arithmetic(reproducible)
         with blas_threads():
             vk.vae_loss_and_grad(self._theta, grad, X, Y, *self._chains(ea, da), self._slope(),
                                  LOSSES[self.loss_name], beta, buf, E, np.zeros_like(E), d1,
-                                 d2, out, *drop, rng)
+                                 d2, out, *drop, rng, lanes)
         gW = [grad[o:o + fi * fo].reshape(fi, fo)
               for o, (fi, fo) in zip(self._offsets[0], self.layer_shapes, strict=True)]
         gb = [grad[o:o + fo] for o, (_, fo) in zip(self._offsets[1], self.layer_shapes,
@@ -326,7 +328,7 @@ class VAE:
             shuffle=True, momentum=0.0, betas=(0.9, 0.999), eps=None, weight_decay=0.0,
             restore_best=True, patience=None, min_delta=0.0, metric=None, metric_every=100,
             callback=None, callback_every=100, input_noise=None, latent_noise=None,
-            progress=False) -> pd.DataFrame:
+            progress=False, reproducible=False) -> pd.DataFrame:
         """Train; return the history (epoch, loss, reconstruction, kl, beta).
 
         Arguments as in ``Autoencoder.fit``; each epoch's values are sample-weighted means of
@@ -337,6 +339,11 @@ class VAE:
         ``latent_noise`` (rows of k standard normals, one row per sample visit, consumed in
         training order; at least ``epochs * n`` rows) replaces the generator's eps: with it
         another framework can reproduce the run exactly.
+        ``reproducible=True`` trains with the arithmetic of ``Autoencoder.fit(reproducible=True)``
+        (the lanes engine's fixed-order products and the project's own exp, log, sin and cos
+        instead of BLAS and libm; ``nbae.engine.vae_arith``): the weights are the same bits on
+        every x86-64 machine. Not with dropout; gaussian ``input_noise`` still draws through
+        libm.
         """
         from nbae.engine.vae_train import fit_vae
 
@@ -345,7 +352,19 @@ class VAE:
                        weight_decay=weight_decay, restore_best=restore_best, patience=patience,
                        min_delta=min_delta, metric=metric, metric_every=metric_every,
                        callback=callback, callback_every=callback_every,
-                       input_noise=input_noise, latent_noise=latent_noise, progress=progress)
+                       input_noise=input_noise, latent_noise=latent_noise, progress=progress,
+                       reproducible=reproducible)
+
+    def _arithmetic(self, reproducible):
+        """The kernels' ``lanes`` argument: the reproducible or the default arithmetic."""
+        from nbae.engine.vae_arith import DEFAULT, EXACT
+
+        if not reproducible:
+            return DEFAULT
+        if any(p > 0 for p in self.dropout):
+            raise ValueError("reproducible=True does not support dropout (its masked layers "
+                             "run on BLAS); use dropout=0 or reproducible=False")
+        return EXACT
 
     def _history(self, losses, done, epoch0, metrics):
         from nbae.engine.vae_kernels import COL_KL, COL_LOSS, COL_REC

@@ -49,17 +49,21 @@ from nbae.engine.kernels import (
     STATUS_EARLY_STOP,
     STATUS_NONFINITE,
     STATUS_OK,
-    activation_backward,
-    backward,
     corrupt,
-    forward,
     gather_rows,
-    matmul_nt,
     next_uniform,
     optimizer_step,
     shuffle_inplace,
     view1d,
     view2d,
+)
+from nbae.engine.vae_arith import (
+    backward_to_input,
+    chain_backward,
+    chain_forward,
+    vexp,
+    vlog,
+    vsincos,
 )
 
 _JIT = {"cache": True, "nogil": True}
@@ -83,13 +87,15 @@ def beta_at(beta, warmup, epoch):
 
 
 @njit(**_JIT)
-def draw_eps(E, rng, eps_src, eps_pos):
+def draw_eps(E, rng, eps_src, eps_pos, lanes):
     """Fill the (B, k) matrix ``E`` with standard normals.
 
     E : (B, k) array / destination
     rng : (1,) uint64 array / splitmix64 state, used when ``eps_src`` is empty
     eps_src : (m, k) array / injected noise rows (tests); empty (0, k) to draw from ``rng``
     eps_pos : (1,) int64 array / next unread row of ``eps_src``; advanced by B
+    lanes : ``()`` or ``(0,)`` / the arithmetic (libm or the project's own log, sin, cos;
+        see nbae.engine.vae_arith)
     """
     B, k = E.shape
     if eps_src.shape[0] == 0:
@@ -97,11 +103,11 @@ def draw_eps(E, rng, eps_src, eps_pos):
         n = F.size
         for i in range(0, n, 2):
             u1 = 1.0 - next_uniform(rng)  # (0, 1]: the log is finite
-            r = np.sqrt(-2.0 * np.log(u1))
-            t = 2.0 * np.pi * next_uniform(rng)
-            F[i] = r * np.cos(t)
+            r = np.sqrt(-2.0 * vlog(u1, lanes))
+            s, c = vsincos(2.0 * np.pi * next_uniform(rng), lanes)
+            F[i] = r * c
             if i + 1 < n:
-                F[i + 1] = r * np.sin(t)
+                F[i + 1] = r * s
         return
     p = eps_pos[0]
     for i in range(B):
@@ -111,7 +117,7 @@ def draw_eps(E, rng, eps_src, eps_pos):
 
 
 @njit(**_JIT_NP)
-def recon_loss_and_grad(A, Y, code, D):
+def recon_loss_and_grad(A, Y, code, D, lanes):
     """Batch mean of the per-sample summed loss of output ``A``; dL/dA into ``D``.
 
     MSE: sum_j (a - y)^2, d/da = 2 (a - y). BCE: -sum_j (y log a + (1 - y) log(1 - a)) with
@@ -119,10 +125,10 @@ def recon_loss_and_grad(A, Y, code, D):
     CCE (``A`` a softmax output): -sum_j y log a with the log clamped at -100, and ``D`` gets
     the gradient with respect to the softmax's *input*, a sum_j y_j - y (the fused, stable
     form; the caller skips the softmax's own backward). Everything is divided by the batch
-    size ``B``.
+    size ``B``. ``lanes`` picks the log (see nbae.engine.vae_arith).
     """
     if code == CCE:
-        return _cce_loss_and_grad(A, Y, D)
+        return _cce_loss_and_grad(A, Y, D, lanes)
     n, m = A.shape
     inv_b = 1.0 / n
     total = 0.0
@@ -135,15 +141,15 @@ def recon_loss_and_grad(A, Y, code, D):
                 total += r * r
                 D[i, j] = 2.0 * r * inv_b
             else:
-                la = max(np.log(a), -100.0)
-                l1a = max(np.log(1.0 - a), -100.0)
+                la = max(vlog(a, lanes), -100.0)
+                l1a = max(vlog(1.0 - a, lanes), -100.0)
                 total -= y * la + (1.0 - y) * l1a
                 D[i, j] = (a - y) / max(a * (1.0 - a), 1e-12) * inv_b
     return total * inv_b
 
 
 @njit(**_JIT_NP)
-def _cce_loss_and_grad(A, Y, D):
+def _cce_loss_and_grad(A, Y, D, lanes):
     n, m = A.shape
     inv_b = 1.0 / n
     total = 0.0
@@ -152,54 +158,16 @@ def _cce_loss_and_grad(A, Y, D):
         for j in range(m):
             y = Y[i, j]
             sy += y
-            total -= y * max(np.log(A[i, j]), -100.0)
+            total -= y * max(vlog(A[i, j], lanes), -100.0)
         for j in range(m):
             D[i, j] = (A[i, j] * sy - Y[i, j]) * inv_b
     return total * inv_b
 
 
 @njit(**_JIT)
-def backward_to_input(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B,
-                      dx):
-    """Backpropagate ``dL/dA_L`` (in ``d1``) through a chain; fill its part of ``grad`` and
-    write ``dL/dA_0`` into ``dx``.
-
-    Same as :func:`nbae.kernels.backward` (whose arguments these are) plus the gradient with
-    respect to the chain's input, which the decoder passes on to the reparameterisation.
-
-    dx : (B, sizes[0]) array / receives dL/dA_0
-    """
-    L = acts.size
-    cur = d1
-    nxt = d2
-    for l in range(L - 1, -1, -1):
-        fi = sizes[l]
-        fo = sizes[l + 1]
-        D = view2d(cur, 0, B, fo)
-        O = view2d(buf, a_off[l + 1], B, fo)
-        activation_backward(O, D, acts[l], slope)
-        A = view2d(buf, a_off[l], B, fi)
-        gW = view2d(grad, w_off[l], fi, fo)
-        np.dot(A.T, D, gW)
-        gb = grad[b_off[l]:b_off[l] + fo]
-        gb[:] = 0.0
-        for i in range(B):
-            for j in range(fo):
-                gb[j] += D[i, j]
-        W = view2d(theta, w_off[l], fi, fo)
-        if l > 0:
-            Dp = view2d(nxt, 0, B, fi)
-            matmul_nt(D, W, Dp)
-            t = cur
-            cur = nxt
-            nxt = t
-        else:
-            matmul_nt(D, W, dx)
-
-
-@njit(**_JIT)
 def vae_batch(theta, grad, T, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, dacts_b, slope,
-              loss_code, beta_t, buf, E, dz, d1, d2, B, out, edrop, edo, ddrop, ddo, tmp, rng):
+              loss_code, beta_t, buf, E, dz, d1, d2, B, out, edrop, edo, ddrop, ddo, tmp, rng,
+              lanes):
     """Loss and gradient of one mini-batch whose inputs are already at the encoder's ``A_0``.
 
     theta : (P,) array / all parameters (flat layout of nbae.engine.kernels)
@@ -226,6 +194,8 @@ def vae_batch(theta, grad, T, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, dact
         (see nbae.engine.dropout_kernels)
     tmp : int64 array / scratch offsets, one more than the longer chain's layers
     rng : (1,) uint64 array / splitmix64 state for the dropout masks
+    lanes : ``()`` / the default arithmetic (BLAS, libm); ``(0,)`` the reproducible one
+        (nbae.engine.vae_arith; no dropout)
     """
     Le = eacts.size
     Ld = dacts.size
@@ -234,7 +204,7 @@ def vae_batch(theta, grad, T, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, dact
     if drop:
         forward_dropout(theta, es, ew, eb, ea, eacts, slope, buf, B, edrop, edo, tmp, rng)
     else:
-        forward(theta, es, ew, eb, ea, eacts, slope, buf, B, 0, Le)
+        chain_forward(theta, es, ew, eb, ea, eacts, slope, buf, B, lanes)
     H = view2d(buf, ea[Le], B, 2 * k)
     Z = view2d(buf, da[0], B, k)
     kl = 0.0
@@ -242,8 +212,8 @@ def vae_batch(theta, grad, T, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, dact
         for j in range(k):
             mu = H[i, j]
             lv = H[i, k + j]
-            se = np.exp(0.5 * lv) * E[i, j]
-            v = np.exp(lv)
+            se = vexp(0.5 * lv, lanes) * E[i, j]
+            v = vexp(lv, lanes)
             Z[i, j] = mu + se
             kl += 1.0 + lv - mu * mu - v
             # what the backward pass needs, computed once: sigma * eps and exp(logvar) (the
@@ -254,9 +224,9 @@ def vae_batch(theta, grad, T, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, dact
     if drop:
         forward_dropout(theta, ds, dw, db, da, dacts, slope, buf, B, ddrop, ddo, tmp, rng)
     else:
-        forward(theta, ds, dw, db, da, dacts, slope, buf, B, 0, Ld)
+        chain_forward(theta, ds, dw, db, da, dacts, slope, buf, B, lanes)
     A = view2d(buf, da[Ld], B, ds[Ld])
-    rec = recon_loss_and_grad(A, T, loss_code, view2d(d1, 0, B, ds[Ld]))
+    rec = recon_loss_and_grad(A, T, loss_code, view2d(d1, 0, B, ds[Ld]), lanes)
     out[COL_REC] = rec
     out[COL_KL] = kl
     out[COL_LOSS] = rec + beta_t * kl
@@ -266,7 +236,7 @@ def vae_batch(theta, grad, T, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, dact
         backward_dropout(theta, grad, ds, dw, db, da, dacts_b, slope, buf, d1, d2, B, ddrop,
                          ddo, dz, True)
     else:
-        backward_to_input(theta, grad, ds, dw, db, da, dacts_b, slope, buf, d1, d2, B, dz)
+        chain_backward(theta, grad, ds, dw, db, da, dacts_b, slope, buf, d1, d2, B, dz, lanes)
     # reparameterisation and KL: dL/dmu = dz + beta mu / B,
     # dL/dlogvar = dz eps sigma / 2 + beta (exp(logvar) - 1) / (2 B)
     G = view2d(d1, 0, B, 2 * k)
@@ -280,7 +250,7 @@ def vae_batch(theta, grad, T, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, dact
         backward_dropout(theta, grad, es, ew, eb, ea, eacts, slope, buf, d1, d2, B, edrop, edo,
                          dz, False)
     else:
-        backward(theta, grad, es, ew, eb, ea, eacts, slope, buf, d1, d2, B)
+        chain_backward(theta, grad, es, ew, eb, ea, eacts, slope, buf, d1, d2, B, dz[:0], lanes)
 
 
 @njit(**_JIT)
@@ -294,13 +264,14 @@ def _any_positive(a):
 @njit(**_JIT)
 def vae_loss_and_grad(theta, grad, X, Y, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, dacts_b,
                       slope, loss_code, beta_t, buf, E, dz, d1, d2, out, edrop, edo, ddrop, ddo,
-                      tmp, rng):
+                      tmp, rng, lanes):
     """:func:`vae_batch` on all rows of ``X`` with the given noise ``E`` (one full batch)."""
     B = X.shape[0]
     A0 = view2d(buf, ea[0], B, es[0])
     A0[:, :] = X
     vae_batch(theta, grad, Y, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, dacts_b, slope,
-              loss_code, beta_t, buf, E, dz, d1, d2, B, out, edrop, edo, ddrop, ddo, tmp, rng)
+              loss_code, beta_t, buf, E, dz, d1, d2, B, out, edrop, edo, ddrop, ddo, tmp, rng,
+              lanes)
 
 
 @njit(**_JIT)
@@ -308,7 +279,7 @@ def vae_train_epochs(theta, grad, s1, s2, best_theta, X, Y, es, ew, eb, ea, eact
                      da, dacts, dacts_b, slope, loss_code, beta, warmup, opt, hp, step, batch,
                      n_epochs, shuffle, perm, rng, eps_src, eps_pos, buf, ybuf, ebuf, dz, d1, d2,
                      losses, track, epoch0, patience, min_delta, edrop, edo, ddrop, ddo, tmp,
-                     noise, noise_level, lo, hi):
+                     noise, noise_level, lo, hi, lanes):
     """Run up to ``n_epochs`` epochs of VAE training entirely in compiled code.
 
     Arguments as in :func:`vae_batch` and :func:`nbae.kernels.train_epochs`, plus:
@@ -320,6 +291,7 @@ def vae_train_epochs(theta, grad, s1, s2, best_theta, X, Y, es, ew, eb, ea, eact
         ``rng`` after the batch's eps draws)
     noise, noise_level, lo, hi : input corruption as in ``kernels.train_epochs`` (a denoising
         VAE: corrupted inputs, clean targets; drawn before the batch's eps)
+    lanes : ``()`` or ``(0,)`` / the arithmetic, see :func:`vae_batch`
     ebuf : (cap * k,) array / the batch's noise
     losses : (n_epochs, 3) float64 array / per epoch [loss, reconstruction, KL], sample-weighted
         means of the mini-batch values (each taken before its update)
@@ -352,11 +324,11 @@ def vae_train_epochs(theta, grad, s1, s2, best_theta, X, Y, es, ew, eb, ea, eact
             T = view2d(ybuf, 0, B, d_out)
             gather_rows(Y, perm, start, B, T)
             E = view2d(ebuf, 0, B, k)
-            draw_eps(E, rng, eps_src, eps_pos)
+            draw_eps(E, rng, eps_src, eps_pos, lanes)
             dzB = view2d(dz, 0, B, k)
             vae_batch(theta, grad, T, es, ew, eb, ea, eacts, ds, dw, db, da, dacts, dacts_b,
                       slope, loss_code, beta_t, buf, E, dzB, d1, d2, B, out, edrop, edo, ddrop,
-                      ddo, tmp, rng)
+                      ddo, tmp, rng, lanes)
             if not np.isfinite(out[COL_LOSS]):
                 losses[e, :] = out
                 return e + 1, STATUS_NONFINITE

@@ -30,7 +30,7 @@ from nbae.engine.vae import LOSSES, _kernels
 
 def fit_vae(vae, X, Y, epochs, batch_size, optimizer, lr, shuffle, momentum, betas, eps,
             weight_decay, restore_best, patience, min_delta, metric, metric_every, callback,
-            callback_every, input_noise, latent_noise, progress):
+            callback_every, input_noise, latent_noise, progress, reproducible=False):
     """Train ``vae`` in place; return the history (see ``VAE.fit``)."""
     X = _check_matrix("X", X, vae.input_dim, vae.dtype)
     Y = vae._targets(X, Y)
@@ -45,6 +45,7 @@ def fit_vae(vae, X, Y, epochs, batch_size, optimizer, lr, shuffle, momentum, bet
     patience = 0 if patience is None else _count("patience", patience, 1)
     min_delta = _positive("min_delta", min_delta, allow_zero=True)
     noise_args = Autoencoder._noise_args(vae, input_noise)
+    lanes = vae._arithmetic(reproducible)
     n = X.shape[0]
     if latent_noise is None:
         noise = np.zeros((0, vae.latent_dim), dtype=vae.dtype)
@@ -85,6 +86,8 @@ def fit_vae(vae, X, Y, epochs, batch_size, optimizer, lr, shuffle, momentum, bet
         "kl_warmup": vae.kl_warmup, "latent_noise": latent_noise is not None,
         "input_noise": dict(input_noise) if input_noise else None,
     }
+    if reproducible:  # as Autoencoder.fit(reproducible=True) records it
+        vae.training["engine"] = "lanes"
     done, status, chunk, stop_reason, interrupted = 0, C.STATUS_OK, 1, "completed", False
     metrics: dict[int, dict] = {}
     t0 = time.perf_counter()
@@ -102,7 +105,7 @@ def fit_vae(vae, X, Y, epochs, batch_size, optimizer, lr, shuffle, momentum, bet
                     vae._slope(), LOSSES[vae.loss_name], vae.beta, vae.kl_warmup,
                     C.OPTIMIZERS[opt], hp, step, batch, todo, bool(shuffle), perm, rng, noise,
                     eps_pos, buf, ybuf, ebuf, dz, d1, d2, losses[done:done + todo], track,
-                    epoch0 + done, patience, min_delta, *drop, *noise_args)
+                    epoch0 + done, patience, min_delta, *drop, *noise_args, lanes)
             elapsed = time.perf_counter() - tc
             done += ran
             if status != C.STATUS_NONFINITE and not np.all(np.isfinite(vae._theta)):

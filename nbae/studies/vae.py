@@ -41,7 +41,8 @@ from nbae.studies.params import ParamsError
 MODEL_KEYS = ("layers", "activation", "output_activation", "decoder", "loss", "init",
               "leaky_slope", "beta", "kl_warmup", "seed", "dtype")
 FIT_KEYS = ("epochs", "batch_size", "optimizer", "lr", "shuffle", "momentum", "betas", "eps",
-            "weight_decay", "restore_best", "patience", "min_delta", "input_noise")
+            "weight_decay", "restore_best", "patience", "min_delta", "input_noise",
+            "reproducible")
 INFO_KEYS = ("name", "description", "note")
 FONT_DEFAULTS = {"layers": [35, 25, 15, 5, 2], "activation": "tanh", "loss": "bce",
                  "output_activation": "sigmoid", "optimizer": "adam", "lr": 1e-3,
@@ -269,6 +270,8 @@ def run_font_vae_study(data: Dataset, cfg: dict | None, out_dir, model_path=None
     metrics = font_vae_metrics(vae, data, elbo_samples=elbo_samples)
     font_vae_figures(vae, data, out, transitions, steps, grid_n, reconstructions)
     plot_vae_history(history, out / "training.png", title="Font VAE training")
+    if vae.training.get("engine") == "lanes":  # reproducible: the same file on every machine
+        drop_timings(vae)
     vae.save(model_path or out / "model.npz")
     write_csv(out / "history.csv", history)
     write_json(out / "metrics.json", metrics)
@@ -367,8 +370,8 @@ def run_flower_vae_study(data: Dataset, cfg: dict | None, ae, out_dir, model_pat
         metrics[f"{key}_mean_rms_to_nearest"] = _r(near["mean_rms"])
         metrics[f"{key}_distinct_nearest"] = near["distinct_nearest"]
         metrics[f"{key}_spread_rms"] = _r(near["spread_rms"])
-    # the model file lives in DVC's cache and a fresh clone's dvc repro rebuilds it: on a
-    # machine like the one that trained it, the same bytes as in dvc.lock
+    # the model file lives in DVC's cache and a fresh clone's dvc repro rebuilds it: trained
+    # with reproducible: true (config/vae.yaml), the same bytes as in dvc.lock on any x86-64
     drop_timings(vae)
     vae.save(model_path or out / "model.npz")
     write_csv(out / "history.csv", history)

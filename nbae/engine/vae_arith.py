@@ -1,0 +1,263 @@
+"""The VAE's two arithmetics: BLAS and libm (the default), or the reproducible one.
+
+Every function here takes ``lanes`` last. ``()`` selects the default arithmetic: the dense
+layers of :mod:`nbae.engine.kernels` (BLAS products) and NumPy's exp/log/cos/sin (the
+machine's libm). ``(0,)`` selects the arithmetic of ``Autoencoder.fit(reproducible=True)``:
+the lanes engine's products (one fixed fma chain per output, no BLAS), its activations, and
+the project's own exp, log, sin and cos (below) -- only IEEE operations in a fixed order, so a
+VAE's weights are the same bits on every x86-64 machine. The choice is made while Numba
+types the caller (``@overload``): each arithmetic compiles only its own code. The plain
+Python bodies are the NUMBA_DISABLE_JIT fallbacks and say the same thing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from numba.core import config as numba_config
+from numba.extending import overload
+
+from nbae.engine.kernels import activation_backward, backward, forward, matmul_nt, view1d, view2d
+from nbae.engine.lanes.kernels import (
+    activation_backward_lanes,
+    dense_backward,
+    forward_lanes,
+)
+from nbae.engine.lanes.math import _JIT, _exp_np, _log
+
+EXACT = (0,)  # ``lanes`` of the reproducible arithmetic (one model: W = 1)
+DEFAULT = ()  # ``lanes`` of the default arithmetic
+
+# ---------------------------------------------------------------------------------------------
+# exp of any sign, sin and cos: fixed IEEE operations (no libm)
+
+_EXP_MAX = 709.782712893384  # log(largest double): above it exp overflows
+
+
+@njit(inline="always")
+def exp_any(y):
+    """exp(y) for a float64 ``y`` of any sign, within ~1 ulp (NaN stays NaN).
+
+    ``lanes.math._exp_np``'s reduction and polynomial hold for positive arguments too (2^k in
+    two factors of at most 2^512); only the overflow and underflow ends are set here.
+    """
+    if y != y:
+        return y
+    if y > _EXP_MAX:
+        return np.inf
+    if y < -1075.0:
+        return 0.0
+    return _exp_np(y)
+
+
+# pi/2 in two parts (fdlibm): _PIO2_1 has 33 significant bits, so n * _PIO2_1 is exact for the
+# small n of a Box-Muller angle in [0, 2 pi)
+_PIO2_1 = 1.57079632673412561417e00
+_PIO2_1T = 6.07710050650619224932e-11
+_INV_PIO2 = 6.36619772367581382433e-01
+
+
+@njit(inline="always")
+def _kernel_sin(x):
+    """sin(x), |x| <= pi/4 (FreeBSD msun k_sin.c, < 1 ulp)."""
+    z = x * x
+    w = z * z
+    r = 8.33333333332248946124e-03 + z * (-1.98412698298579493134e-04
+                                          + z * 2.75573137070700676789e-06) \
+        + z * w * (-2.50507602534068634195e-08 + z * 1.58969099521155010221e-10)
+    return x + z * x * (-1.66666666666666324348e-01 + z * r)
+
+
+@njit(inline="always")
+def _kernel_cos(x):
+    """cos(x), |x| <= pi/4 (FreeBSD msun k_cos.c, < 1 ulp)."""
+    z = x * x
+    w = z * z
+    r = z * (4.16666666666666019037e-02 + z * (-1.38888888888741095749e-03
+                                               + z * 2.48015872894767294178e-05)) \
+        + w * w * (-2.75573143513906633035e-07 + z * (2.08757232129817482790e-09
+                                                      + z * -1.13596475577881948265e-11))
+    hz = 0.5 * z
+    v = 1.0 - hz
+    return v + (((1.0 - v) - hz) + z * r)
+
+
+@njit(inline="always")
+def sincos(t):
+    """(sin t, cos t) for float64 0 <= t < 8 (a Box-Muller angle 2 pi u): within 1 ulp, and
+    within 2^-53 of the zeros (tests/test_vae_reproducible.py).
+
+    Cody-Waite reduction by pi/2 (exact for these t: n <= 5, and t - n * _PIO2_1 is exact by
+    Sterbenz's lemma), then the quadrant's kernel polynomials.
+    """
+    n = np.floor(t * _INV_PIO2 + 0.5)
+    r = (t - n * _PIO2_1) - n * _PIO2_1T
+    s = _kernel_sin(r)
+    c = _kernel_cos(r)
+    q = int(n) & 3
+    if q == 0:
+        return s, c
+    if q == 1:
+        return c, -s
+    if q == 2:
+        return -s, -c
+    return -c, s
+
+
+# ---------------------------------------------------------------------------------------------
+# the per-value functions of the VAE's kernels, by arithmetic
+
+
+def vexp(y, lanes):
+    """exp(y) (float64)."""
+    return exp_any(np.float64(y)) if len(lanes) else np.exp(y)
+
+
+def vlog(x, lanes):
+    """log(x) of x >= 0 (float64 result in the reproducible arithmetic)."""
+    return _log(np.float64(x)) if len(lanes) else np.log(x)
+
+
+def vsincos(t, lanes):
+    """(sin t, cos t) of a Box-Muller angle."""
+    return sincos(t) if len(lanes) else (np.sin(t), np.cos(t))
+
+
+# ---------------------------------------------------------------------------------------------
+# the dense chains (encoder, decoder) by arithmetic
+
+
+@njit(**_JIT)
+def backward_to_input(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B,
+                      dx):
+    """Backpropagate ``dL/dA_L`` (in ``d1``) through a chain; fill its part of ``grad`` and
+    write ``dL/dA_0`` into ``dx``.
+
+    Same as :func:`nbae.engine.kernels.backward` (whose arguments these are) plus the gradient with
+    respect to the chain's input, which the decoder passes on to the reparameterisation.
+
+    dx : (B, sizes[0]) array / receives dL/dA_0
+    """
+    L = acts.size
+    cur = d1
+    nxt = d2
+    for l in range(L - 1, -1, -1):
+        fi = sizes[l]
+        fo = sizes[l + 1]
+        D = view2d(cur, 0, B, fo)
+        O = view2d(buf, a_off[l + 1], B, fo)
+        activation_backward(O, D, acts[l], slope)
+        A = view2d(buf, a_off[l], B, fi)
+        gW = view2d(grad, w_off[l], fi, fo)
+        np.dot(A.T, D, gW)
+        gb = grad[b_off[l]:b_off[l] + fo]
+        gb[:] = 0.0
+        for i in range(B):
+            for j in range(fo):
+                gb[j] += D[i, j]
+        W = view2d(theta, w_off[l], fi, fo)
+        if l > 0:
+            Dp = view2d(nxt, 0, B, fi)
+            matmul_nt(D, W, Dp)
+            t = cur
+            cur = nxt
+            nxt = t
+        else:
+            matmul_nt(D, W, dx)
+
+
+def chain_forward(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, lanes):
+    """Forward pass of one chain on the B rows at ``buf[a_off[0]:]`` (kernels.forward's
+    arguments)."""
+    if len(lanes):
+        forward_lanes(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, lanes)
+    else:
+        forward(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, 0, acts.size)
+
+
+def chain_backward(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B, dx,
+                   lanes):
+    """Backpropagate dL/dA_L (in ``d1``) through one chain into ``grad``; if ``dx`` has rows,
+    also write dL/dA_0 there (the decoder passes it on to the reparameterisation)."""
+    if len(lanes):
+        _backward_exact(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B,
+                        dx, lanes)
+    elif dx.shape[0]:
+        backward_to_input(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B,
+                          dx)
+    else:
+        backward(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B)
+
+
+@njit(**_JIT)
+def _backward_exact(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B, dx,
+                    lanes):
+    """``lanes.kernels.backward_lanes`` (W = 1) that also writes dL/dA_0 into ``dx`` when
+    ``dx`` has rows: the same products, one more for the first layer."""
+    cur = d1
+    nxt = d2
+    dxf = view1d(dx)
+    for l in range(acts.size - 1, -1, -1):
+        activation_backward_lanes(buf, a_off[l + 1], cur, B, sizes[l + 1], acts[l], slope,
+                                  lanes)
+        if l > 0:
+            dense_backward(buf, a_off[l], sizes[l], cur, nxt, sizes[l + 1], theta, grad,
+                           w_off[l], b_off[l], B, True, lanes)
+        else:
+            dense_backward(buf, a_off[l], sizes[l], cur, dxf, sizes[l + 1], theta, grad,
+                           w_off[l], b_off[l], B, dx.shape[0] > 0, lanes)
+        t = cur
+        cur = nxt
+        nxt = t
+
+if not numba_config.DISABLE_JIT:
+    def _exact(lanes):
+        return len(lanes) > 0
+
+    @overload(vexp)
+    def _vexp(y, lanes):
+        if _exact(lanes):
+            return lambda y, lanes: exp_any(np.float64(y))
+        return lambda y, lanes: np.exp(y)
+
+    @overload(vlog)
+    def _vlog(x, lanes):
+        if _exact(lanes):
+            return lambda x, lanes: _log(np.float64(x))
+        return lambda x, lanes: np.log(x)
+
+    @overload(vsincos)
+    def _vsincos(t, lanes):
+        if _exact(lanes):
+            return lambda t, lanes: sincos(t)
+        return lambda t, lanes: (np.sin(t), np.cos(t))
+
+    @overload(chain_forward)
+    def _chain_forward(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, lanes):
+        if _exact(lanes):
+            def exact(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, lanes):
+                forward_lanes(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, lanes)
+            return exact
+
+        def default(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, lanes):
+            forward(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, 0, acts.size)
+        return default
+
+    @overload(chain_backward)
+    def _chain_backward(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B,
+                        dx, lanes):
+        if _exact(lanes):
+            def exact(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B, dx,
+                      lanes):
+                _backward_exact(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1,
+                                d2, B, dx, lanes)
+            return exact
+
+        def default(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B, dx,
+                    lanes):
+            if dx.shape[0]:
+                backward_to_input(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf,
+                                  d1, d2, B, dx)
+            else:
+                backward(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B)
+        return default

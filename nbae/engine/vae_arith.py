@@ -17,7 +17,7 @@ from numba import njit
 from numba.core import config as numba_config
 from numba.extending import overload
 
-from nbae.engine.kernels import activation_backward, backward, forward, matmul_nt, view1d, view2d
+from nbae.engine.kernels import backward, forward, matmul_nt, view1d, view2d
 from nbae.engine.lanes.kernels import (
     activation_backward_lanes,
     dense_backward,
@@ -130,40 +130,16 @@ def vsincos(t, lanes):
 @njit(**_JIT)
 def backward_to_input(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B,
                       dx):
-    """Backpropagate ``dL/dA_L`` (in ``d1``) through a chain; fill its part of ``grad`` and
-    write ``dL/dA_0`` into ``dx``.
+    """:func:`nbae.engine.kernels.backward` (whose arguments these are), then the gradient with
+    respect to the chain's input, dL/dA_0 = D_0 W_0^T, into ``dx`` (B, sizes[0]): the decoder
+    passes it on to the reparameterisation.
 
-    Same as :func:`nbae.engine.kernels.backward` (whose arguments these are) plus the gradient with
-    respect to the chain's input, which the decoder passes on to the reparameterisation.
-
-    dx : (B, sizes[0]) array / receives dL/dA_0
+    ``backward`` swaps its ping-pong buffers after every layer but the first, so it leaves
+    D_0 = dL/dZ_0 in ``d1`` when the chain has an odd number of layers, else in ``d2``.
     """
-    L = acts.size
-    cur = d1
-    nxt = d2
-    for l in range(L - 1, -1, -1):
-        fi = sizes[l]
-        fo = sizes[l + 1]
-        D = view2d(cur, 0, B, fo)
-        O = view2d(buf, a_off[l + 1], B, fo)
-        activation_backward(O, D, acts[l], slope)
-        A = view2d(buf, a_off[l], B, fi)
-        gW = view2d(grad, w_off[l], fi, fo)
-        np.dot(A.T, D, gW)
-        gb = grad[b_off[l]:b_off[l] + fo]
-        gb[:] = 0.0
-        for i in range(B):
-            for j in range(fo):
-                gb[j] += D[i, j]
-        W = view2d(theta, w_off[l], fi, fo)
-        if l > 0:
-            Dp = view2d(nxt, 0, B, fi)
-            matmul_nt(D, W, Dp)
-            t = cur
-            cur = nxt
-            nxt = t
-        else:
-            matmul_nt(D, W, dx)
+    backward(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B)
+    D0 = view2d(d1 if acts.size % 2 == 1 else d2, 0, B, sizes[1])
+    matmul_nt(D0, view2d(theta, w_off[0], sizes[0], sizes[1]), dx)
 
 
 def chain_forward(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, lanes):

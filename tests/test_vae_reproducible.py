@@ -141,3 +141,43 @@ GOLDEN = {
 ])
 def test_golden_weights(font, optimizer, dtype):
     assert _golden(font, optimizer, dtype) == GOLDEN[optimizer, dtype]
+
+
+def test_evaluator_runs_a_reproducible_model_in_its_own_arithmetic(font):
+    from nbae.engine.exact import evaluator
+
+    blas = VAE([35, 12, 2], seed=0)
+    blas.fit(font, epochs=5)
+    assert evaluator(blas) is blas  # trained on BLAS: evaluated on BLAS
+    vae = VAE([35, 12, 2], seed=0, loss="mse")
+    vae.fit(font, epochs=5, reproducible=True)
+    ev = evaluator(vae)
+    assert ev is not vae and ev.latent_dim == 2 and ev.training is vae.training
+    mu, sigma = ev.encode(font, return_sigma=True)
+    mu0, sigma0 = vae.encode(font, return_sigma=True)
+    np.testing.assert_allclose(mu, mu0, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(sigma, sigma0, rtol=1e-14)
+    np.testing.assert_allclose(ev.reconstruct(font), vae.reconstruct(font), rtol=0, atol=1e-13)
+    np.testing.assert_allclose(ev.sample(5, seed=3), vae.sample(5, seed=3), rtol=0, atol=1e-13)
+    t, t0 = ev.loss_terms(font, n_samples=3, seed=1), vae.loss_terms(font, n_samples=3, seed=1)
+    for key in ("reconstruction", "kl"):
+        np.testing.assert_allclose(t[key], t0[key], rtol=1e-12)
+    assert ev.loss(font, seed=1) == pytest.approx(vae.loss(font, seed=1), rel=1e-12)
+    ev.metadata["note"] = "kept"  # attributes are the model's, writes included
+    assert vae.metadata["note"] == "kept"
+    with pytest.raises(ValueError, match="35"):
+        ev.encode(np.zeros((2, 34)))
+
+
+def test_nearest_photos_by_exact_sums_agrees_with_the_blas_search():
+    from nbae.engine.latent import nearest
+    from nbae.studies.vae import nearest_photos
+
+    rng = np.random.default_rng(4)
+    X, S = rng.random((40, 64)), rng.random((7, 64))
+    got = nearest_photos(S, X)
+    idx, dist = nearest(S, X)
+    np.testing.assert_array_equal(got["index"], idx)
+    np.testing.assert_allclose(got["rms"], dist / 8.0, rtol=1e-12)
+    d = [np.sqrt(((S[i] - S[j]) ** 2).mean()) for i in range(7) for j in range(i + 1, 7)]
+    assert got["spread_rms"] == pytest.approx(np.mean(d), rel=1e-13)

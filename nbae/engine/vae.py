@@ -9,6 +9,8 @@ sums over features, mean over the batch, plus ``beta`` times the KL term).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -191,7 +193,7 @@ class VAE:
 
     def encode(self, X, return_sigma=False):
         """Posterior means mu of the rows of ``X`` (and the standard deviations sigma)."""
-        X = _check_matrix("X", X, self.input_dim, self.dtype)
+        X = self._check_inputs(X)
         k, _ = _kernels()
         es, ew, eb, ea = self._enc
         with blas_threads():
@@ -203,7 +205,7 @@ class VAE:
 
     def decode(self, Z) -> np.ndarray:
         """Outputs decoded from latent codes ``Z``."""
-        Z = _check_matrix("Z", Z, self.latent_dim, self.dtype)
+        Z = self._check_codes(Z)
         k, _ = _kernels()
         ds, dw, db, da = self._dec
         with blas_threads():
@@ -217,34 +219,23 @@ class VAE:
 
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
         """Decode ``n`` codes drawn from the prior N(0, I) (NumPy generator seeded by ``seed``)."""
-        n = _count("n", n, 1)
-        Z = np.random.default_rng(seed).standard_normal((n, self.latent_dim))
-        return self.decode(Z)
+        return self.decode(self._prior_codes(n, seed))
+
+    def _check_inputs(self, X):
+        return _check_matrix("X", X, self.input_dim, self.dtype)
+
+    def _check_codes(self, Z):
+        return _check_matrix("Z", Z, self.latent_dim, self.dtype)
+
+    def _prior_codes(self, n, seed):
+        return np.random.default_rng(seed).standard_normal((_count("n", n, 1), self.latent_dim))
 
     def loss_terms(self, X, Y=None, n_samples: int = 1, seed: int = 0) -> dict:
         """Per-row ``reconstruction`` (Monte-Carlo mean over ``n_samples`` codes) and ``kl``.
 
         With BCE targets in {0, 1}, ``-(reconstruction + kl)`` is the ELBO of each row in nats.
         """
-        X = _check_matrix("X", X, self.input_dim, self.dtype)
-        Y = self._targets(X, Y)
-        mu, sigma = (np.asarray(a, dtype=np.float64) for a in self.encode(X, return_sigma=True))
-        kl = -0.5 * (1.0 + 2.0 * np.log(sigma) - mu**2 - sigma**2).sum(axis=1)
-        rng = np.random.default_rng(seed)
-        rec = np.zeros(len(X))
-        y = Y.astype(np.float64)
-        for _ in range(_count("n_samples", n_samples, 1)):
-            a = np.asarray(self.decode(mu + sigma * rng.standard_normal(mu.shape)), np.float64)
-            if self.loss_name == "mse":
-                rec += ((a - y) ** 2).sum(axis=1)
-            elif self.loss_name == "cce":
-                with np.errstate(divide="ignore"):
-                    rec -= (y * np.maximum(np.log(a), -100.0)).sum(axis=1)
-            else:
-                with np.errstate(divide="ignore"):
-                    la, l1a = np.maximum(np.log(a), -100.0), np.maximum(np.log1p(-a), -100.0)
-                rec -= (y * la + (1 - y) * l1a).sum(axis=1)
-        return {"reconstruction": rec / n_samples, "kl": kl}
+        return loss_terms(self, X, Y, n_samples, seed, self.encode, self.decode, np.log)
 
     def loss(self, X, Y=None, n_samples: int = 1, seed: int = 0) -> float:
         """Mean over rows of reconstruction + beta * KL (the training loss, Monte-Carlo)."""
@@ -408,3 +399,34 @@ class VAE:
         from nbae.engine.vae_io import load_vae
 
         return load_vae(path, cls)
+
+
+def _fsum_rows(a):
+    return np.array([math.fsum(row) for row in np.atleast_2d(a)])
+
+
+def loss_terms(vae, X, Y, n_samples, seed, encode, decode, log, exact=False) -> dict:
+    """``VAE.loss_terms`` through the given ``encode``, ``decode`` and ``log``; ``exact``
+    (nbae.engine.exact's evaluator): log(1 - a) instead of NumPy's log1p and every sum by
+    math.fsum (NumPy's reductions may sum in an order that depends on the CPU's vectors)."""
+    X = vae._check_inputs(X)
+    Y = vae._targets(X, Y)
+    rowsum = _fsum_rows if exact else (lambda a: a.sum(axis=1))
+    mu, sigma = (np.asarray(a, dtype=np.float64) for a in encode(X, return_sigma=True))
+    kl = -0.5 * rowsum(1.0 + 2.0 * log(sigma) - mu**2 - sigma**2)
+    rng = np.random.default_rng(seed)
+    rec = np.zeros(len(X))
+    y = Y.astype(np.float64)
+    for _ in range(_count("n_samples", n_samples, 1)):
+        a = np.asarray(decode(mu + sigma * rng.standard_normal(mu.shape)), np.float64)
+        if vae.loss_name == "mse":
+            rec += rowsum((a - y) ** 2)
+        elif vae.loss_name == "cce":
+            with np.errstate(divide="ignore"):
+                rec -= rowsum(y * np.maximum(log(a), -100.0))
+        else:
+            with np.errstate(divide="ignore"):
+                la = np.maximum(log(a), -100.0)
+                l1a = np.maximum(log(1.0 - a) if exact else np.log1p(-a), -100.0)
+            rec -= rowsum(y * la + (1 - y) * l1a)
+    return {"reconstruction": rec / n_samples, "kl": kl}

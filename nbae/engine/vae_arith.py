@@ -104,6 +104,13 @@ def sincos(t):
     return -c, s
 
 
+@njit(**_JIT)
+def exp_inplace(F):
+    """exp_any over a contiguous float64 array, in place (machine-independent inference)."""
+    for i in range(F.size):
+        F[i] = exp_any(F[i])
+
+
 # ---------------------------------------------------------------------------------------------
 # the per-value functions of the VAE's kernels, by arithmetic
 

@@ -34,6 +34,7 @@ from matplotlib.patches import Circle, Ellipse
 
 from nbae.data.datasets import Dataset
 from nbae.data.metrics import pixel_errors
+from nbae.engine.exact import evaluator
 from nbae.fileio import save_figure, write_csv, write_json
 from nbae.studies.experiment import drop_timings
 from nbae.studies.params import ParamsError
@@ -192,17 +193,25 @@ def train_font_vae(data: Dataset, cfg: dict | None = None, where: str = "font_va
     return _train(cfg, font_targets(data), meta, where)
 
 
+def _mean(values) -> float:
+    """Mean by a correctly rounded sum: the same on every machine (NumPy's sums are not)."""
+    values = np.ravel(values)
+    return math.fsum(values) / len(values)
+
+
 def font_vae_metrics(vae, data: Dataset, elbo_samples: int = 100, seed: int = 0) -> dict:
-    """ELBO, KL, reconstruction (nats per glyph) and wrong pixels of the decoded means."""
+    """ELBO, KL, reconstruction (nats per glyph) and wrong pixels of the decoded means (in the
+    arithmetic the model was trained in: nbae.engine.exact.evaluator)."""
+    ev = evaluator(vae)
     X = font_targets(data)
-    terms = vae.loss_terms(X, n_samples=elbo_samples, seed=seed)
+    terms = ev.loss_terms(X, n_samples=elbo_samples, seed=seed)
     rec, kl = terms["reconstruction"], terms["kl"]
-    wrong = pixel_errors(X, vae.reconstruct(X), (0, 1))
+    wrong = pixel_errors(X, ev.reconstruct(X), (0, 1))
     t = vae.training
     return {
         "latent_dim": int(vae.latent_dim), "beta": vae.beta, "n_params": int(vae.n_params),
         "epochs": int(vae.epochs_trained), "best_epoch": t.get("best_epoch"),
-        "elbo": _r(-(rec + kl).mean()), "kl": _r(kl.mean()), "reconstruction": _r(rec.mean()),
+        "elbo": _r(-_mean(rec + kl)), "kl": _r(_mean(kl)), "reconstruction": _r(_mean(rec)),
         "elbo_samples": int(elbo_samples),
         "wrong_pixels": int(wrong.sum()), "max_wrong_pixels": int(wrong.max()),
         "exact_glyphs": int((wrong == 0).sum()),
@@ -220,6 +229,7 @@ def font_vae_figures(vae, data: Dataset, out_dir, transitions=(("k", "h"), ("w",
     from nbae.figures import plot_latent_grid, plot_reconstructions, plot_transitions
 
     out = Path(out_dir)
+    vae = evaluator(vae)
     X, labels, shape = font_targets(data), list(data.labels), (7, 5)
     if vae.latent_dim != 2:
         raise ParamsError(f"the font VAE figures need a 2-D latent space, got "
@@ -293,17 +303,20 @@ def nearest_photos(samples, X) -> dict:
     """Each sample's nearest photo in pixel space: ``index``, ``rms`` (root-mean-square pixel
     distance) and the summary numbers ``mean_rms``, ``distinct_nearest`` and ``spread_rms``
     (mean RMS distance between two different samples: small means the samples look alike)."""
-    from nbae.engine.latent import nearest
 
     S = np.asarray(samples, dtype=np.float64)
-    idx, dist = nearest(S, X)
-    rms = dist / math.sqrt(S.shape[1])
+    X = np.asarray(X, dtype=np.float64)
+    # squared distances as correctly rounded sums (no BLAS product, no CPU-dependent order)
+    d2 = np.array([[math.fsum((s - x) ** 2) for x in X] for s in S])
+    idx = np.argmin(d2, axis=1)
+    rms = np.sqrt(d2[np.arange(len(S)), idx] / S.shape[1])
     if len(S) > 1:
-        d2 = ((S[:, None, :] - S[None, :, :]) ** 2).mean(axis=2)
-        spread = np.sqrt(d2[np.triu_indices(len(S), 1)]).mean()
+        pairs = [math.sqrt(_mean((S[i] - S[j]) ** 2)) for i in range(len(S))
+                 for j in range(i + 1, len(S))]
+        spread = _mean(pairs)
     else:
         spread = 0.0
-    return {"index": idx, "rms": rms, "mean_rms": float(rms.mean()),
+    return {"index": idx, "rms": rms, "mean_rms": _mean(rms),
             "distinct_nearest": int(len(set(idx.tolist()))), "spread_rms": float(spread)}
 
 
@@ -354,17 +367,18 @@ def run_flower_vae_study(data: Dataset, cfg: dict | None, ae, out_dir, model_pat
     if not hasattr(ae, "decode"):
         ae = Autoencoder.load(ae)
     vae, history = train_flower_vae(data, cfg)
+    ev = evaluator(vae)  # inference in the arithmetic each model was trained in
     X = np.asarray(data.X, dtype=np.float64)
-    terms = vae.loss_terms(X, n_samples=10, seed=seed)
-    comp = compare_generators(vae, ae, X, n=n_samples, seed=seed, scale=scale)
+    terms = ev.loss_terms(X, n_samples=10, seed=seed)
+    comp = compare_generators(ev, evaluator(ae), X, n=n_samples, seed=seed, scale=scale)
     size = data.size
     flower_vae_figures(comp, X, data.info["ids"], size, out)
     plot_vae_history(history, out / "training.png", title="Flower VAE training")
     metrics = {"latent_dim": int(vae.latent_dim), "beta": vae.beta,
                "epochs": int(vae.epochs_trained),
-               "loss": _r((terms["reconstruction"] + vae.beta * terms["kl"]).mean()),
-               "kl": _r(terms["kl"].mean()), "reconstruction": _r(terms["reconstruction"].mean()),
-               "reconstruction_mse": _r(((vae.reconstruct(X) - X) ** 2).mean()),
+               "loss": _r(_mean(terms["reconstruction"] + vae.beta * terms["kl"])),
+               "kl": _r(_mean(terms["kl"])), "reconstruction": _r(_mean(terms["reconstruction"])),
+               "reconstruction_mse": _r(_mean((ev.reconstruct(X) - X) ** 2)),
                "samples": int(n_samples), "sample_seed": int(seed)}
     for key, (_, near) in comp.items():
         metrics[f"{key}_mean_rms_to_nearest"] = _r(near["mean_rms"])

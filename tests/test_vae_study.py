@@ -63,6 +63,10 @@ def test_font_study_rejects_bad_settings(tmp_path, font):
         run_font_vae_study(font, {"latent_activation": "tanh"}, tmp_path)
     with pytest.raises(ParamsError, match="params font_vae: lr must be > 0"):
         run_font_vae_study(font, {"layers": [35, 2], "epochs": 1, "lr": 0}, tmp_path)
+    with pytest.raises(ParamsError, match="font_vae.reproducible must be true or false, got 'yes'"):
+        run_font_vae_study(font, {"layers": [35, 2], "epochs": 1, "reproducible": "yes"}, tmp_path)
+    with pytest.raises(ParamsError, match="font_vae.shuffle must be true or false, got 0"):
+        run_font_vae_study(font, {"layers": [35, 2], "epochs": 1, "shuffle": 0}, tmp_path)
     with pytest.raises(ParamsError, match="glyph 'Q' is not in the font"):
         run_font_vae_study(font, {"layers": [35, 2], "epochs": 1}, tmp_path,
                            transitions=[["Q", "a"]])

@@ -81,6 +81,9 @@ def vae_from_config(cfg: dict, metadata: dict | None = None, where: str = "confi
 def fit_vae_from_config(vae, cfg: dict, X, where: str = "config", **overrides):
     """Train ``vae`` with the training keys of ``cfg`` (``overrides`` win); return the history."""
     kwargs = {k: cfg[k] for k in FIT_KEYS if k in cfg}
+    for key in ("shuffle", "restore_best", "reproducible"):  # "no" would be truthy
+        if key in kwargs and not isinstance(kwargs[key], bool):
+            raise ValueError(f"{where}.{key} must be true or false, got {kwargs[key]!r}")
     if "betas" in kwargs:
         kwargs["betas"] = tuple(kwargs["betas"])
     kwargs.update(overrides)

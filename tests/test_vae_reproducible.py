@@ -5,6 +5,7 @@ arithmetic; golden weight hashes that every CI machine must reproduce bit for bi
 PyTorch equivalence of the reproducible fit: tests/test_vae_torch.py.
 """
 
+import copy
 import hashlib
 
 import numpy as np
@@ -67,11 +68,17 @@ def test_sin_and_cos_of_box_muller_angles_within_one_ulp():
         assert (err[big] <= np.spacing(np.abs(ref[big]))).all()
 
 
-@pytest.mark.parametrize("loss,out", [("bce", "sigmoid"), ("mse", "sigmoid"),
-                                      ("cce", "softmax")])
-def test_gradients_equal_the_default_arithmetic(font, loss, out):
-    vae = VAE([35, 12, 6, 2], loss=loss, output_activation=out, seed=3)
-    X = font if loss != "cce" else (font + 0.1) / (font + 0.1).sum(1, keepdims=True)
+@pytest.mark.parametrize("layers,hidden,loss,out,rows", [
+    ([35, 12, 6, 2], "tanh", "bce", "sigmoid", 32),
+    ([35, 12, 6, 2], "relu", "mse", "sigmoid", 32),
+    ([35, 12, 6, 2], "leaky_relu", "cce", "softmax", 32),
+    ([35, 9, 2], "sigmoid", "bce", "sigmoid", 1),  # one row
+    ([35, 2], "tanh", "mse", "identity", 5),  # one-layer chains: dz from the first backward step
+])
+def test_gradients_equal_the_default_arithmetic(font, layers, hidden, loss, out, rows):
+    vae = VAE(layers, activation=hidden, loss=loss, output_activation=out, seed=3)
+    X = font[:rows] if loss != "cce" else (font[:rows] + 0.1) / (font[:rows] + 0.1).sum(
+        1, keepdims=True)
     E = np.random.default_rng(2).standard_normal((len(X), 2))
     loss0, gW0, gb0 = vae.gradients(X, E)
     loss1, gW1, gb1 = vae.gradients(X, E, reproducible=True)
@@ -143,6 +150,34 @@ def test_golden_weights(font, optimizer, dtype):
     assert _golden(font, optimizer, dtype) == GOLDEN[optimizer, dtype]
 
 
+# sha256 of a reproducible VAE's evaluations (mu, sigma, reconstruction, prior samples, loss
+# terms; the golden Adam models of seed 0): the same on every x86-64 machine
+GOLDEN_EVAL = {
+    "float64": "9da7271ba3da37bec4406e14daa42a28c55d8a8585aac30392e4b7e62d19fd66",
+    "float32": "df46021204d7f42c2f62a556a734b46a4532586f05ad0c121dfd20e2484291dd",
+}
+
+
+def _golden_eval(font, dtype):
+    from nbae.engine.exact import evaluator
+
+    vae = VAE([35, 25, 15, 5, 2], seed=0, dtype=dtype, kl_warmup=3)
+    vae.fit(font, epochs=8, batch_size=5, lr=2e-3, restore_best=False, reproducible=True)
+    ev = evaluator(vae)
+    mu, sigma = ev.encode(font, return_sigma=True)
+    terms = ev.loss_terms(font, n_samples=2, seed=5)
+    digest = hashlib.sha256()
+    for a in (mu, sigma, ev.reconstruct(font), ev.sample(4, seed=2), terms["reconstruction"],
+              terms["kl"]):
+        digest.update(np.ascontiguousarray(a).tobytes())
+    return digest.hexdigest()
+
+
+@pytest.mark.parametrize("dtype", ["float64", pytest.param("float32", marks=pytest.mark.slow)])
+def test_golden_evaluations(font, dtype):
+    assert _golden_eval(font, dtype) == GOLDEN_EVAL[dtype]
+
+
 def test_evaluator_runs_a_reproducible_model_in_its_own_arithmetic(font):
     from nbae.engine.exact import evaluator
 
@@ -165,6 +200,7 @@ def test_evaluator_runs_a_reproducible_model_in_its_own_arithmetic(font):
     assert ev.loss(font, seed=1) == pytest.approx(vae.loss(font, seed=1), rel=1e-12)
     ev.metadata["note"] = "kept"  # attributes are the model's, writes included
     assert vae.metadata["note"] == "kept"
+    assert copy.copy(ev).latent_dim == 2  # no recursion through __getattr__
     with pytest.raises(ValueError, match="35"):
         ev.encode(np.zeros((2, 34)))
 

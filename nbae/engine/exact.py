@@ -88,6 +88,8 @@ class _View:
         object.__setattr__(self, "_model", model)
 
     def __getattr__(self, name):  # everything not overridden is the model's
+        if name == "_model" or name.startswith("__"):  # copy/pickle probe before __init__
+            raise AttributeError(name)
         return getattr(self._model, name)
 
     def __setattr__(self, name, value):
@@ -108,7 +110,8 @@ class _ExactAutoencoder(_View):
 
 
 def log_array(a) -> np.ndarray:
-    """Natural log, elementwise, in float64 (lanes.math._log: the same bits everywhere)."""
+    """Natural log of values >= 0, elementwise, in float64 (lanes.math._log: the same bits
+    everywhere; a negative value gives a meaningless number, not NaN)."""
     from nbae.engine.lanes.math import log_inplace
 
     F = np.array(a, dtype=np.float64).ravel()

@@ -1,13 +1,15 @@
 """The VAE's two arithmetics: BLAS and libm (the default), or the reproducible one.
 
-Every function here takes ``lanes`` last. ``()`` selects the default arithmetic: the dense
+The dispatchers below (``vexp``, ``vlog``, ``vsincos``, ``chain_forward``,
+``chain_backward``) take ``lanes`` last. ``()`` selects the default arithmetic: the dense
 layers of :mod:`nbae.engine.kernels` (BLAS products) and NumPy's exp/log/cos/sin (the
 machine's libm). ``(0,)`` selects the arithmetic of ``Autoencoder.fit(reproducible=True)``:
 the lanes engine's products (one fixed fma chain per output, no BLAS), its activations, and
 the project's own exp, log, sin and cos (below) -- only IEEE operations in a fixed order, so a
 VAE's weights are the same bits on every x86-64 machine. The choice is made while Numba
-types the caller (``@overload``): each arithmetic compiles only its own code. The plain
-Python bodies are the NUMBA_DISABLE_JIT fallbacks and say the same thing.
+types the caller (``@overload``): each arithmetic compiles only its own code. Each
+implementation is written once, as a plain function (``_default_*`` / ``_exact_*``); the
+dispatcher's Python body picks one the same way (the NUMBA_DISABLE_JIT path).
 """
 
 from __future__ import annotations
@@ -115,19 +117,43 @@ def exp_inplace(F):
 # the per-value functions of the VAE's kernels, by arithmetic
 
 
+def _default_exp(y, lanes):
+    return np.exp(y)
+
+
+def _exact_exp(y, lanes):
+    return exp_any(np.float64(y))
+
+
+def _default_log(x, lanes):
+    return np.log(x)
+
+
+def _exact_log(x, lanes):
+    return _log(np.float64(x))
+
+
+def _default_sincos(t, lanes):
+    return np.sin(t), np.cos(t)
+
+
+def _exact_sincos(t, lanes):
+    return sincos(t)
+
+
 def vexp(y, lanes):
-    """exp(y) (float64)."""
-    return exp_any(np.float64(y)) if len(lanes) else np.exp(y)
+    """exp(y) (float64 in the reproducible arithmetic)."""
+    return (_exact_exp if len(lanes) else _default_exp)(y, lanes)
 
 
 def vlog(x, lanes):
-    """log(x) of x >= 0 (float64 result in the reproducible arithmetic)."""
-    return _log(np.float64(x)) if len(lanes) else np.log(x)
+    """log(x) of x >= 0 (float64 in the reproducible arithmetic)."""
+    return (_exact_log if len(lanes) else _default_log)(x, lanes)
 
 
 def vsincos(t, lanes):
     """(sin t, cos t) of a Box-Muller angle."""
-    return sincos(t) if len(lanes) else (np.sin(t), np.cos(t))
+    return (_exact_sincos if len(lanes) else _default_sincos)(t, lanes)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,42 +167,53 @@ def backward_to_input(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf,
     respect to the chain's input, dL/dA_0 = D_0 W_0^T, into ``dx`` (B, sizes[0]): the decoder
     passes it on to the reparameterisation.
 
-    ``backward`` swaps its ping-pong buffers after every layer but the first, so it leaves
-    D_0 = dL/dZ_0 in ``d1`` when the chain has an odd number of layers, else in ``d2``.
+    ``backward`` runs the layers from the last to layer 0 and swaps its ping-pong buffers after
+    each but layer 0 (L - 1 swaps), so it leaves D_0 = dL/dZ_0 in ``d1`` when the chain has
+    an odd number of layers L, else in ``d2``.
     """
     backward(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B)
     D0 = view2d(d1 if acts.size % 2 == 1 else d2, 0, B, sizes[1])
     matmul_nt(D0, view2d(theta, w_off[0], sizes[0], sizes[1]), dx)
 
 
+def _default_forward(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, lanes):
+    forward(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, 0, acts.size)
+
+
+def _exact_forward(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, lanes):
+    forward_lanes(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, lanes)
+
+
 def chain_forward(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, lanes):
     """Forward pass of one chain on the B rows at ``buf[a_off[0]:]`` (kernels.forward's
     arguments)."""
-    if len(lanes):
-        forward_lanes(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, lanes)
-    else:
-        forward(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, 0, acts.size)
+    impl = _exact_forward if len(lanes) else _default_forward
+    impl(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, lanes)
 
 
-def chain_backward(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B, dx,
-                   lanes):
-    """Backpropagate dL/dA_L (in ``d1``) through one chain into ``grad``; if ``dx`` has rows,
-    also write dL/dA_0 there (the decoder passes it on to the reparameterisation)."""
-    if len(lanes):
-        _backward_exact(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B,
-                        dx, lanes)
-    elif dx.shape[0]:
+def _default_backward(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B, dx,
+                      lanes):
+    if dx.shape[0]:
         backward_to_input(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B,
                           dx)
     else:
         backward(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B)
 
 
+def chain_backward(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B, dx,
+                   lanes):
+    """Backpropagate dL/dA_L (in ``d1``) through one chain into ``grad``; if ``dx`` has rows,
+    also write dL/dA_0 there (the decoder passes it on to the reparameterisation)."""
+    impl = _exact_backward if len(lanes) else _default_backward
+    impl(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B, dx, lanes)
+
+
 @njit(**_JIT)
-def _backward_exact(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B, dx,
-                    lanes):
-    """``lanes.kernels.backward_lanes`` (W = 1) that also writes dL/dA_0 into ``dx`` when
-    ``dx`` has rows: the same products, one more for the first layer."""
+def _backward_lanes_to_input(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1,
+                             d2, B, dx, lanes):
+    """``lanes.kernels.backward_lanes`` that also writes dL/dA_0 into ``dx`` when ``dx`` has
+    rows: the same products, one more for the first layer (the VAE calls it with W = 1)."""
+    W = len(lanes)
     cur = d1
     nxt = d2
     dxf = view1d(dx)
@@ -185,62 +222,27 @@ def _backward_exact(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d
                                   lanes)
         if l > 0:
             dense_backward(buf, a_off[l], sizes[l], cur, nxt, sizes[l + 1], theta, grad,
-                           w_off[l], b_off[l], B, True, lanes)
+                           w_off[l] * W, b_off[l] * W, B, True, lanes)
         else:
             dense_backward(buf, a_off[l], sizes[l], cur, dxf, sizes[l + 1], theta, grad,
-                           w_off[l], b_off[l], B, dx.shape[0] > 0, lanes)
+                           w_off[l] * W, b_off[l] * W, B, dx.shape[0] > 0, lanes)
         t = cur
         cur = nxt
         nxt = t
 
-if not numba_config.DISABLE_JIT:
-    def _exact(lanes):
-        return len(lanes) > 0
-
-    @overload(vexp)
-    def _vexp(y, lanes):
-        if _exact(lanes):
-            return lambda y, lanes: exp_any(np.float64(y))
-        return lambda y, lanes: np.exp(y)
-
-    @overload(vlog)
-    def _vlog(x, lanes):
-        if _exact(lanes):
-            return lambda x, lanes: _log(np.float64(x))
-        return lambda x, lanes: np.log(x)
-
-    @overload(vsincos)
-    def _vsincos(t, lanes):
-        if _exact(lanes):
-            return lambda t, lanes: sincos(t)
-        return lambda t, lanes: (np.sin(t), np.cos(t))
-
-    @overload(chain_forward)
-    def _chain_forward(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, lanes):
-        if _exact(lanes):
-            def exact(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, lanes):
-                forward_lanes(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, lanes)
-            return exact
-
-        def default(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, lanes):
-            forward(theta, sizes, w_off, b_off, a_off, acts, slope, buf, B, 0, acts.size)
-        return default
-
-    @overload(chain_backward)
-    def _chain_backward(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B,
-                        dx, lanes):
-        if _exact(lanes):
-            def exact(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B, dx,
-                      lanes):
-                _backward_exact(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1,
-                                d2, B, dx, lanes)
-            return exact
-
-        def default(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B, dx,
+def _exact_backward(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B, dx,
                     lanes):
-            if dx.shape[0]:
-                backward_to_input(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf,
-                                  d1, d2, B, dx)
-            else:
-                backward(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B)
-        return default
+    _backward_lanes_to_input(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2,
+                             B, dx, lanes)
+
+
+if not numba_config.DISABLE_JIT:
+    # each dispatcher resolves, while its caller is typed, to one of its two implementations
+    for _dispatch, _default, _exact_impl in (
+            (vexp, _default_exp, _exact_exp), (vlog, _default_log, _exact_log),
+            (vsincos, _default_sincos, _exact_sincos),
+            (chain_forward, _default_forward, _exact_forward),
+            (chain_backward, _default_backward, _exact_backward)):
+        def _typer(*args, _d=_default, _e=_exact_impl):
+            return _e if len(args[-1]) else _d
+        overload(_dispatch, strict=False)(_typer)

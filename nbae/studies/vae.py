@@ -334,7 +334,8 @@ def compare_generators(vae, ae, X, n: int = 12, seed: int = 0, scale: float = 1.
 
     X = np.asarray(X, dtype=np.float64)
     if "latent_stats" not in ae.metadata:
-        ae.metadata["latent_stats"] = latent_stats(ae, X)
+        reproducible = (ae.training or {}).get("engine") == "lanes"
+        ae.metadata["latent_stats"] = latent_stats(ae, X, exact=reproducible)
     out = {"vae": np.asarray(vae.sample(n, seed=seed), dtype=np.float64),
            "ae": np.asarray(ae.decode(sample_codes(ae, n, seed=seed, scale=scale)),
                             dtype=np.float64)}

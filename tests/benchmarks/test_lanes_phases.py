@@ -90,6 +90,8 @@ class _Group:
         self.identity = np.zeros_like(self.acts)
         self.P = ae.n_params
         self.macs = B * sum(a * b for a, b in zip(ae.sizes[:-1], ae.sizes[1:], strict=True))
+        # weight gradients of every layer, input gradients of all but the first
+        self.backward_flops = 4 * self.macs - 2 * B * ae.sizes[0] * ae.sizes[1]
         W, P, dt = self.W, self.P, self.dt
         rng = np.random.default_rng(0)
         self.a_off = (np.cumsum([0] + [B * s for s in ae.sizes[:-1]]) * W).astype(np.int64)
@@ -168,7 +170,7 @@ def _summary(g, acc):
              f"sqrt + division {statistics.median(divider):.2f} ns per value",
              f"  single-model engine step     {med(single)}"]
     for name, flops in (("dense forward", 2 * g.macs), ("activations", 0),
-                        ("loss + backward", 4 * g.macs), ("adam", 0)):
+                        ("loss + backward", g.backward_flops), ("adam", 0)):
         v = per[name]
         share = (f"  {flops / statistics.median(v) / 1e3 / statistics.median(peak):4.0%} of "
                  "the fma peak" if flops else "")

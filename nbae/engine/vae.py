@@ -333,8 +333,7 @@ class VAE:
         ``reproducible=True`` trains with the arithmetic of ``Autoencoder.fit(reproducible=True)``
         (the lanes engine's fixed-order products and the project's own exp, log, sin and cos
         instead of BLAS and libm; ``nbae.engine.vae_arith``): the weights are the same bits on
-        every x86-64 machine. Not with dropout; gaussian ``input_noise`` still draws through
-        libm.
+        every x86-64 machine. Not with dropout.
         """
         from nbae.engine.vae_train import fit_vae
 

@@ -20,6 +20,7 @@ from numba.core import config as numba_config
 from numba.extending import overload
 
 from nbae.engine.kernels import backward, forward, matmul_nt, view1d, view2d
+from nbae.engine.kernels.libm import sincos
 from nbae.engine.lanes.kernels import (
     activation_backward_lanes,
     dense_backward,
@@ -31,7 +32,7 @@ EXACT = (0,)  # ``lanes`` of the reproducible arithmetic (one model: W = 1)
 DEFAULT = ()  # ``lanes`` of the default arithmetic
 
 # ---------------------------------------------------------------------------------------------
-# exp of any sign, sin and cos: fixed IEEE operations (no libm)
+# exp of any sign (log, sin and cos: nbae.engine.kernels.libm): fixed IEEE operations
 
 _EXP_MAX = 709.782712893384  # log(largest double): above it exp overflows
 
@@ -50,60 +51,6 @@ def exp_any(y):
     if y < -1075.0:
         return 0.0
     return _exp_np(y)
-
-
-# pi/2 in two parts (fdlibm): _PIO2_1 has 33 significant bits, so n * _PIO2_1 is exact for the
-# small n of a Box-Muller angle in [0, 2 pi)
-_PIO2_1 = 1.57079632673412561417e00
-_PIO2_1T = 6.07710050650619224932e-11
-_INV_PIO2 = 6.36619772367581382433e-01
-
-
-@njit(inline="always")
-def _kernel_sin(x):
-    """sin(x), |x| <= pi/4 (FreeBSD msun k_sin.c, < 1 ulp)."""
-    z = x * x
-    w = z * z
-    r = 8.33333333332248946124e-03 + z * (-1.98412698298579493134e-04
-                                          + z * 2.75573137070700676789e-06) \
-        + z * w * (-2.50507602534068634195e-08 + z * 1.58969099521155010221e-10)
-    return x + z * x * (-1.66666666666666324348e-01 + z * r)
-
-
-@njit(inline="always")
-def _kernel_cos(x):
-    """cos(x), |x| <= pi/4 (FreeBSD msun k_cos.c, < 1 ulp)."""
-    z = x * x
-    w = z * z
-    r = z * (4.16666666666666019037e-02 + z * (-1.38888888888741095749e-03
-                                               + z * 2.48015872894767294178e-05)) \
-        + w * w * (-2.75573143513906633035e-07 + z * (2.08757232129817482790e-09
-                                                      + z * -1.13596475577881948265e-11))
-    hz = 0.5 * z
-    v = 1.0 - hz
-    return v + (((1.0 - v) - hz) + z * r)
-
-
-@njit(inline="always")
-def sincos(t):
-    """(sin t, cos t) for float64 0 <= t < 8 (a Box-Muller angle 2 pi u): within 1 ulp, and
-    within 2^-53 of the zeros (tests/test_vae_reproducible.py).
-
-    Cody-Waite reduction by pi/2 (exact for these t: n <= 5, and t - n * _PIO2_1 is exact by
-    Sterbenz's lemma), then the quadrant's kernel polynomials.
-    """
-    n = np.floor(t * _INV_PIO2 + 0.5)
-    r = (t - n * _PIO2_1) - n * _PIO2_1T
-    s = _kernel_sin(r)
-    c = _kernel_cos(r)
-    q = int(n) & 3
-    if q == 0:
-        return s, c
-    if q == 1:
-        return c, -s
-    if q == 2:
-        return -s, -c
-    return -c, s
 
 
 @njit(**_JIT)

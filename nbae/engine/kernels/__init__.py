@@ -26,6 +26,7 @@ Modules (all names are re-exported here):
 
 - ``intrinsics``: array views, a bit cast, a dtype cast, vectorisable exp/tanh/sigmoid;
 - ``batches``: the splitmix64 generator, shuffling, row gathering, input corruption;
+- ``libm``: the project's own log, sin and cos (no machine libm in any reproducible result);
 - ``layers``: activations, losses, matrix products, forward and backward passes;
 - ``optimizers``: SGD/Adagrad/Adam updates and the ``HP_*`` hyperparameter layout;
 - ``loop``: entry points (full-batch gradient, prediction, data-set loss, ``train_epochs``)

@@ -8,6 +8,7 @@ from numba import njit
 
 from nbae.engine.codes import NOISE_FLIP, NOISE_GAUSSIAN, NOISE_MASK
 from nbae.engine.kernels.intrinsics import JIT
+from nbae.engine.kernels.libm import _log, sincos
 
 # ---------------------------------------------------------------------------------------------
 # random numbers: splitmix64, so that shuffling and noise are reproducible from one state word
@@ -31,10 +32,11 @@ def next_uniform(state):
 
 @njit(**JIT)
 def next_normal(state):
-    """Standard normal by the Box-Muller transform (one value per call, for simplicity)."""
+    """Standard normal by the Box-Muller transform (one value per call, for simplicity), with
+    the project's own log and cos (``libm``): the same draws on every machine."""
     u1 = 1.0 - next_uniform(state)  # (0, 1]: log is finite
     u2 = next_uniform(state)
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+    return np.sqrt(-2.0 * _log(u1)) * sincos(2.0 * np.pi * u2)[1]
 
 
 @njit(**JIT)

@@ -26,8 +26,9 @@ fastmath flags, so LLVM never contracts ``a * b + c`` by itself (asserted in
 tests/test_lanes.py on the generated assembly). exp, tanh, sigmoid and log are the project's
 own polynomial code (``lanes.math``; float32 activations: ``lanes.math32``), not libm's.
 Lanes never mix, so lane ``k`` computes exactly the same operations whether ``W`` is 1 or
-16: its bits do not depend on the group size or on the other lanes. (Gaussian input noise
-uses ``nbae.kernels.next_normal``, i.e. libm log and cos: identical for equal glibc versions.)
+16: its bits do not depend on the group size or on the other lanes. Gaussian input noise
+(``nbae.engine.kernels.next_normal``) draws with the project's own log and cos too
+(``nbae.engine.kernels.libm``).
 
 A lane that stops (early stop, divergence) is *parked*: its weights at the stop go to
 ``final``, its parameters, optimizer state and learning rate become zero, so it goes on

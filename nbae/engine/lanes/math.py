@@ -3,8 +3,9 @@
 - ``lane_scratch``: a small constant-size stack array that LLVM keeps in registers (per-lane
   scalars). The explicit vectors and the only fused operation (``vfma``) are in ``simd``.
 - ``_slp``: compiles a kernel with LLVM's SLP vectoriser on (see its docstring).
-- ``_log`` (fdlibm's algorithm) and ``tanh_lanes`` / ``sigmoid_lanes``: the project's own,
-  vectorisable transcendental functions, so no result depends on the machine's libm.
+- ``tanh_lanes`` / ``sigmoid_lanes`` (and ``_log``, from ``nbae.engine.kernels.libm``): the
+  project's own, vectorisable transcendental functions, so no result depends on the machine's
+  libm.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 from numba.np.arrayobj import make_array, populate_array
 
-from nbae.engine.kernels import _bits_from_f64, _f64_from_bits, _pow2, view1d, view2d
+from nbae.engine.kernels import _pow2, view1d, view2d
+from nbae.engine.kernels.libm import _LN2_HI, _LN2_LO, _log  # noqa: F401 (re-exported)
 
 _JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 # Computed indices are cast to unsigned: a signed index costs a negative-wraparound select per
@@ -94,44 +96,10 @@ def _seg(flat, off, n):
 
 
 # ---------------------------------------------------------------------------------------------
-# natural log (fdlibm's e_log.c algorithm, < 1 ulp), vectorisable: BCE's loss must not depend
-# on the libm of the machine
+# exp of non-positive arguments (log: nbae.engine.kernels.libm, imported above)
 
 
-_LN2_HI = 6.93147180369123816490e-01
-_LN2_LO = 1.90821492927058770002e-10
 _INV_LN2 = 1.44269504088896338700e00
-
-
-@njit(inline="always")
-def _log(x):
-    """log(x) for float64 x >= 0 (log 0 = -inf, log inf = inf, NaN stays NaN)."""
-    tiny = x < 2.2250738585072014e-308  # subnormal (or 0): scale by 2^54 first
-    xs = x * 18014398509481984.0 if tiny else x
-    bits = _bits_from_f64(xs)
-    k = (bits >> 52) - 1023
-    m = _f64_from_bits((bits & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)  # in [1, 2)
-    big = m > 1.4142135623730951
-    m = m * 0.5 if big else m
-    k = k + 1 if big else k
-    k = k - 54 if tiny else k
-    f = m - 1.0  # exact
-    s = f / (2.0 + f)
-    z = s * s
-    w = z * z
-    t1 = w * (3.999999999940941908e-01 + w * (2.222219843214978396e-01
-                                              + w * 1.531383769920937332e-01))
-    t2 = z * (6.666666666666735130e-01 + w * (2.857142874366239149e-01 + w * (
-        1.818357216161805012e-01 + w * 1.479819860511658591e-01)))
-    r = t2 + t1
-    hfsq = 0.5 * f * f
-    dk = np.float64(k)
-    out = dk * _LN2_HI - ((hfsq - (s * (hfsq + r) + dk * _LN2_LO)) - f)
-    if x == 0.0:
-        return -np.inf
-    if not x < np.inf:  # inf or NaN
-        return x + x
-    return out
 
 
 @njit(inline="always")

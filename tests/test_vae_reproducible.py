@@ -74,6 +74,7 @@ def test_sin_and_cos_of_box_muller_angles_within_one_ulp():
     ([35, 12, 6, 2], "leaky_relu", "cce", "softmax", 32),
     ([35, 9, 2], "sigmoid", "bce", "sigmoid", 1),  # one row
     ([35, 2], "tanh", "mse", "identity", 5),  # one-layer chains: dz from the first backward step
+    ([35, 400, 2], "tanh", "bce", "sigmoid", 32),  # wide layers: packed weight gradients
 ])
 def test_gradients_equal_the_default_arithmetic(font, layers, hidden, loss, out, rows):
     vae = VAE(layers, activation=hidden, loss=loss, output_activation=out, seed=3)
@@ -86,6 +87,22 @@ def test_gradients_equal_the_default_arithmetic(font, layers, hidden, loss, out,
     for a, b in zip(gW0 + gb0, gW1 + gb1, strict=True):
         np.testing.assert_allclose(b, a, rtol=1e-11, atol=1e-14)
         assert np.abs(a).max() > 0
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_packed_weight_gradient_is_the_lanes_product_bit_for_bit(dtype):
+    from nbae.engine.lanes.kernels import dense_backward
+    from nbae.engine.vae_arith import _packed_weight_gradient
+
+    rng = np.random.default_rng(5)
+    B, fi, fo = 20, 300, 70  # 70 columns: full strips and every edge; 300 rows: 6 blocks
+    buf, d = rng.standard_normal(B * fi).astype(dtype), rng.standard_normal(B * fo).astype(dtype)
+    theta = rng.standard_normal(fi * fo + fo).astype(dtype)
+    g1, g2 = np.zeros(fi * fo + fo, dtype), np.full(fi * fo + fo, np.nan, dtype)
+    dense_backward(buf, 0, fi, d, np.zeros(B * fi, dtype), fo, theta, g1, 0, fi * fo, B, False,
+                   (0,))
+    _packed_weight_gradient(buf, 0, fi, d, fo, g2, 0, B)
+    np.testing.assert_array_equal(g2[:fi * fo], g1[:fi * fo])
 
 
 def test_reproducible_fit_tracks_the_default_fit(font):

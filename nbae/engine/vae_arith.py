@@ -19,7 +19,7 @@ from numba import njit
 from numba.core import config as numba_config
 from numba.extending import overload
 
-from nbae.engine.kernels import backward, forward, matmul_nt, view1d, view2d
+from nbae.engine.kernels import backward, cast_like, forward, matmul_nt, view1d, view2d
 from nbae.engine.kernels.libm import sincos
 from nbae.engine.lanes.kernels import (
     activation_backward_lanes,
@@ -27,6 +27,9 @@ from nbae.engine.lanes.kernels import (
     forward_lanes,
 )
 from nbae.engine.lanes.math import _JIT, _exp_np, _log
+from nbae.engine.lanes.products import lane_product, pack_strips, packed_product
+from nbae.engine.lanes.simd import register_lanes, unlit
+from nbae.engine.lanes.solo import _BLOCK
 
 EXACT = (0,)  # ``lanes`` of the reproducible arithmetic (one model: W = 1)
 DEFAULT = ()  # ``lanes`` of the default arithmetic
@@ -159,23 +162,62 @@ def chain_backward(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1
 def _backward_lanes_to_input(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1,
                              d2, B, dx, lanes):
     """``lanes.kernels.backward_lanes`` that also writes dL/dA_0 into ``dx`` when ``dx`` has
-    rows: the same products, one more for the first layer (the VAE calls it with W = 1)."""
+    rows: the same products, one more for the first layer (the VAE calls it with W = 1).
+    One model's large layers take their weight gradient from ``_packed_weight_gradient``
+    (the same fma chains, the same bits, faster)."""
     W = len(lanes)
     cur = d1
     nxt = d2
     dxf = view1d(dx)
     for l in range(acts.size - 1, -1, -1):
-        activation_backward_lanes(buf, a_off[l + 1], cur, B, sizes[l + 1], acts[l], slope,
-                                  lanes)
-        if l > 0:
-            dense_backward(buf, a_off[l], sizes[l], cur, nxt, sizes[l + 1], theta, grad,
-                           w_off[l] * W, b_off[l] * W, B, True, lanes)
+        fi = sizes[l]
+        fo = sizes[l + 1]
+        activation_backward_lanes(buf, a_off[l + 1], cur, B, fo, acts[l], slope, lanes)
+        out = nxt if l > 0 else dxf
+        need_da = l > 0 or dx.shape[0] > 0
+        if W == 1 and B * fi * fo >= _PACKED_MIN:
+            _packed_weight_gradient(buf, a_off[l], fi, cur, fo, grad, w_off[l], B)
+            for j in range(fo):  # bias: dense_backward's sum, b ascending from zero
+                acc = cast_like(grad, 0.0)
+                for b in range(B):
+                    acc += cur[b * fo + j]
+                grad[b_off[l] + j] = acc
+            if need_da:  # dense_backward's D W^T
+                z, one = unlit(0), unlit(1)
+                lane_product(cur, z, fo, one, theta, w_off[l], one, fo, out, z, fi, one, B, fi,
+                             fo, lanes)
         else:
-            dense_backward(buf, a_off[l], sizes[l], cur, dxf, sizes[l + 1], theta, grad,
-                           w_off[l] * W, b_off[l] * W, B, dx.shape[0] > 0, lanes)
+            dense_backward(buf, a_off[l], fi, cur, out, fo, theta, grad, w_off[l] * W,
+                           b_off[l] * W, B, need_da, lanes)
         t = cur
         cur = nxt
         nxt = t
+
+
+# multiply-adds of a layer from which one model's weight gradient is a packed product
+_PACKED_MIN = 1 << 16
+
+
+@njit(**_JIT)
+def _packed_weight_gradient(buf, ao, fi, d, fo, grad, wo, B):
+    """gW = A^T D of one model's layer (A: B x fi at ``buf[ao:]``, D: B x fo) into ``grad`` at
+    ``wo``, as ``lanes.solo`` computes it before its fused update: D's column strips packed
+    once, A^T in blocks of rows packed, ``packed_product`` per block."""
+    reg = register_lanes(grad)
+    z = unlit(0)
+    n3 = fo // (3 * len(reg))
+    S = 3 * len(reg) * B
+    dp = np.empty(max(1, n3 * S), dtype=grad.dtype)
+    pack_strips(d, z, fo, B, n3, dp, S)
+    rows = max(1, _BLOCK // fo)
+    xp = np.empty(B * rows, dtype=grad.dtype)
+    for i in range(0, fi, rows):
+        r = min(rows, fi - i)
+        for tt in range(B):
+            for q in range(r):
+                xp[tt * r + q] = buf[ao + tt * fi + i + q]
+        packed_product(xp, z, unlit(1), r, dp, S, d, z, fo, grad, wo + i * fo, fo, r, fo, B)
+
 
 def _exact_backward(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B, dx,
                     lanes):

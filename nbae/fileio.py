@@ -10,7 +10,17 @@ import contextlib
 import json
 import os
 import tempfile
+import zipfile
+import zlib
 from pathlib import Path
+from tokenize import TokenError
+
+# What NumPy's .npy/.npz readers raise on a damaged or hostile file: I/O and format errors, a bad
+# zip or deflate stream, and -- from a header that reaches its literal parser -- SyntaxError,
+# tokenize's TokenError, TypeError (header keys that do not sort: found by the fuzz tests),
+# KeyError, and the parser's limits on nesting.
+NPY_LOAD_ERRORS = (OSError, EOFError, ValueError, TypeError, KeyError, SyntaxError, TokenError,
+                   zipfile.BadZipFile, zlib.error, RecursionError, MemoryError)
 
 
 @contextlib.contextmanager

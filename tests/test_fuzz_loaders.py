@@ -289,3 +289,40 @@ def test_codes_npy_with_a_broken_header():
     path = Path(_WORK.name) / "broken.npy"
     path.write_bytes(bytes(data))
     _codes([str(path)], 1)
+
+
+def _npy_with_header(header: str) -> bytes:
+    """A version-1.0 .npy file whose header dict is ``header`` (padded as NumPy pads it)."""
+    import struct
+
+    header += " " * (-(10 + len(header) + 1) % 64) + "\n"
+    return (b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode("latin1")
+            + np.zeros(4).tobytes())
+
+
+# a header dict whose keys do not sort (bytes beside str): NumPy raises TypeError, which the
+# long fuzz run found escaping the .npy reader as "unexpected TypeError"
+UNSORTABLE = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), b'a': 1, }"
+
+
+def test_npy_header_with_unsortable_keys_is_a_clean_error(tmp_path):
+    import zipfile
+
+    from nbae.data.datasets import load_dataset
+    from nbae.data.matrices import load_matrix
+    from nbae.engine.vae import VAE
+
+    bad = _npy_with_header(UNSORTABLE)
+    (tmp_path / "codes.npy").write_bytes(bad)
+    with pytest.raises(InputError, match="codes.npy: not a readable .npy file"):
+        load_matrix(tmp_path / "codes.npy")
+    with zipfile.ZipFile(tmp_path / "set.npz", "w") as zf:
+        zf.writestr("X.npy", bad)
+    with pytest.raises(InputError, match="set.npz: not a readable .npz file"):
+        load_dataset(tmp_path / "set.npz")
+    VAE([35, 4, 2]).save(tmp_path / "v.npz")
+    with zipfile.ZipFile(tmp_path / "v.npz") as zf:
+        members = [(n, bad if n != "meta.npy" else zf.read(n)) for n in zf.namelist()]
+    write_members(tmp_path / "v.npz", members)
+    with pytest.raises(ModelFileError, match="not a readable nbae model file"):
+        VAE.load(tmp_path / "v.npz")

@@ -21,14 +21,13 @@ Problems raise :class:`~nbae.errors.InputError` naming the file or setting.
 from __future__ import annotations
 
 import math
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from nbae.errors import InputError
-from nbae.fileio import atomic_path
+from nbae.fileio import NPY_LOAD_ERRORS, atomic_path
 
 ENCODINGS = {"binary": (0.0, 1.0), "bipolar": (-1.0, 1.0)}
 FLOWER_PIXEL_RANGE = (-1.0, 1.0)
@@ -135,7 +134,7 @@ def _npz_dataset(path: Path) -> Dataset:
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+    except NPY_LOAD_ERRORS as exc:
         raise InputError(f"{path}: not a readable .npz file "
                          f"({' '.join(str(exc).split())})") from None
     if "X" not in arrays:

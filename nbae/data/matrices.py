@@ -9,11 +9,11 @@ import csv
 import io
 import re
 from pathlib import Path
-from tokenize import TokenError
 
 import numpy as np
 
 from nbae.errors import InputError
+from nbae.fileio import NPY_LOAD_ERRORS
 
 MATRIX_SUFFIXES = (".npy", ".csv")
 
@@ -102,8 +102,7 @@ def load_matrix(path, width: int | None = None) -> tuple[np.ndarray, list[str] |
     if suffix == ".npy":
         try:
             arr = np.load(path, allow_pickle=False)
-        # a damaged header reaches NumPy's literal parser: SyntaxError / tokenize.TokenError
-        except (OSError, ValueError, EOFError, SyntaxError, TokenError) as exc:
+        except NPY_LOAD_ERRORS as exc:  # a damaged header fails in many ways (fileio)
             msg = " ".join(str(exc).split())
             raise InputError(f"{path}: not a readable .npy file ({msg})") from None
         return numeric_matrix(arr, path, width), None

@@ -25,6 +25,7 @@ from nbae.engine.serialization import (
     save_model,
 )
 from nbae.engine.vae import MODEL_KIND
+from nbae.fileio import NPY_LOAD_ERRORS
 
 
 def save_vae(vae, path) -> None:
@@ -94,7 +95,7 @@ def read_model_file(path):
         with np.load(path, allow_pickle=False) as z:
             arrays = {key: z[key] for key in z.files}
         meta = json.loads(str(arrays["meta"]))
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as exc:
+    except NPY_LOAD_ERRORS as exc:
         raise ModelFileError(f"{path}: not a readable nbae model file ({exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not an nbae model file")

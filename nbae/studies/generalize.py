@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nbae.fileio import NPY_LOAD_ERRORS
 from nbae.studies.experiment import fit_kwargs, model_from_config
 from nbae.studies.params import (
     ParamsError,
@@ -94,7 +95,7 @@ def load_split(path) -> dict:
     try:
         with np.load(path, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError) as exc:
+    except NPY_LOAD_ERRORS as exc:
         raise ValueError(f"{path}: not a readable .npz file ({exc})") from None
     missing = [k for k in ("X", "ids", "labels", "split", "size") if k not in data]
     if missing:

@@ -19,7 +19,7 @@ from numba import njit
 from numba.core import config as numba_config
 from numba.extending import overload
 
-from nbae.engine.kernels import backward, cast_like, forward, matmul_nt, view1d, view2d
+from nbae.engine.kernels import backward, forward, matmul_nt, view1d, view2d
 from nbae.engine.kernels.libm import sincos
 from nbae.engine.lanes.kernels import (
     activation_backward_lanes,
@@ -27,9 +27,9 @@ from nbae.engine.lanes.kernels import (
     forward_lanes,
 )
 from nbae.engine.lanes.math import _JIT, _exp_np, _log
-from nbae.engine.lanes.products import lane_product, pack_strips, packed_product
+from nbae.engine.lanes.products import lane_product, pack_strips
 from nbae.engine.lanes.simd import register_lanes, unlit
-from nbae.engine.lanes.solo import _BLOCK
+from nbae.engine.lanes.solo import _BLOCK, _bias_gradient, weight_gradient_block
 
 EXACT = (0,)  # ``lanes`` of the reproducible arithmetic (one model: W = 1)
 DEFAULT = ()  # ``lanes`` of the default arithmetic
@@ -177,11 +177,8 @@ def _backward_lanes_to_input(theta, grad, sizes, w_off, b_off, a_off, acts, slop
         need_da = l > 0 or dx.shape[0] > 0
         if W == 1 and B * fi * fo >= _PACKED_MIN:
             _packed_weight_gradient(buf, a_off[l], fi, cur, fo, grad, w_off[l], B)
-            for j in range(fo):  # bias: dense_backward's sum, b ascending from zero
-                acc = cast_like(grad, 0.0)
-                for b in range(B):
-                    acc += cur[b * fo + j]
-                grad[b_off[l] + j] = acc
+            # bias: dense_backward's sum (b ascending from zero), over register vectors
+            _bias_gradient(cur, B, fo, grad[b_off[l]:b_off[l] + fo], register_lanes(grad))
             if need_da:  # dense_backward's D W^T
                 z, one = unlit(0), unlit(1)
                 lane_product(cur, z, fo, one, theta, w_off[l], one, fo, out, z, fi, one, B, fi,
@@ -212,11 +209,8 @@ def _packed_weight_gradient(buf, ao, fi, d, fo, grad, wo, B):
     rows = max(1, _BLOCK // fo)
     xp = np.empty(B * rows, dtype=grad.dtype)
     for i in range(0, fi, rows):
-        r = min(rows, fi - i)
-        for tt in range(B):
-            for q in range(r):
-                xp[tt * r + q] = buf[ao + tt * fi + i + q]
-        packed_product(xp, z, unlit(1), r, dp, S, d, z, fo, grad, wo + i * fo, fo, r, fo, B)
+        weight_gradient_block(buf, ao, fi, i, min(rows, fi - i), d, dp, S, fo, B, xp, grad,
+                              wo + i * fo)
 
 
 def _exact_backward(theta, grad, sizes, w_off, b_off, a_off, acts, slope, buf, d1, d2, B, dx,

@@ -183,17 +183,24 @@ def _update_weights(theta, s1, s2, buf, ao, fi, d, dp, S, fo, B, wo, rows, k0, k
     for k in range(k0, k1):
         i = k * rows
         r = min(rows, fi - i)
-        # gW[i:i + r] = A[:, i:i + r]^T D: X[r', t'] = A[t', i + r'], summed over the batch.
-        # A's rows lie fi apart: the block's columns are packed first (the same L1 sets
-        # otherwise), xp[t' * r + r'] = A[t', i + r']
-        for tt in range(B):
-            for q in range(r):
-                xp[tt * r + q] = buf[ao + tt * fi + i + q]
-        z = unlit(0)
-        packed_product(xp, z, unlit(1), r, dp, S, d, z, fo, g, z, fo, r, fo, B)
+        weight_gradient_block(buf, ao, fi, i, r, d, dp, S, fo, B, xp, g, unlit(0))
         w = wo + i * fo
         n = r * fo
         _update(theta[w:w + n], g[:n], s1[w:w + n], s2[w:w + n], opt, cv, c1, t, reg)
+
+
+@njit(inline="always")
+def weight_gradient_block(buf, ao, fi, i, r, d, dp, S, fo, B, xp, O, oo):
+    """O[oo:] (r x fo) = A[:, i:i + r]^T D: rows i .. i+r-1 of a layer's weight gradient, for
+    A (B x fi) at ``buf[ao:]`` and dL/dZ ``d`` (B x fo; its strips packed in ``dp``, stride S);
+    ``xp`` is scratch of at least B * r."""
+    # X[r', t'] = A[t', i + r'], summed over the batch. A's rows lie fi apart: the block's
+    # columns are packed first (the same L1 sets otherwise), xp[t' * r + r'] = A[t', i + r']
+    for tt in range(B):
+        for q in range(r):
+            xp[tt * r + q] = buf[ao + tt * fi + i + q]
+    z = unlit(0)
+    packed_product(xp, z, unlit(1), r, dp, S, d, z, fo, O, oo, fo, r, fo, B)
 
 
 @njit(**_PAR)
